@@ -1,0 +1,334 @@
+"""Evaluates the Pulumi program under the SDK's mocks and applies every resource.
+
+The mock monitor's RegisterResource is where the engine steps in: it records what
+the SDK sent (parent, dependencies, protect, retain_on_delete, secret outputs),
+then creates the resource in the emulator (pulumi-aws types through the adapter,
+dynamic resources through `python -m pulumi.dynamic`), or, when the state already
+has it, diffs it and reports `same` or applies a dynamic update. The SDK registers
+a resource only once its inputs and dependencies resolved, and calls the monitor
+from its executor, so independent resources are created concurrently.
+"""
+
+import asyncio
+import contextlib
+import contextvars
+import runpy
+import sys
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pulumi
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from rehearsal.engine.aws_adapter import AwsAdapter
+from rehearsal.engine.config import PROJECT, RehearsalConfig, apply_config
+from rehearsal.engine.dynamic_client import (
+    PROVIDER_KEY,
+    DynamicProviderServer,
+    provider_module,
+)
+from rehearsal.engine.emulator_link import EmulatorLink
+from rehearsal.engine.errors import RehearsalError, UnsupportedResourceError
+from rehearsal.engine.state import ResourceRecord, Workdir
+
+DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
+# The SDK calls the monitor from the event loop's default executor; every resource
+# that waits on AWS holds a thread, so the pool must outnumber the stack's fan-out.
+EXECUTOR_WORKERS = 64
+
+Program = Callable[[], Mapping[str, Any] | None]
+
+
+class ResourceEvents(Protocol):
+    """Receives one call per resource state change (for the console)."""
+
+    def changed(self, record: ResourceRecord) -> None: ...
+
+
+@dataclass
+class Evaluation:
+    """One run of the program: its outputs, its resources, and the first error."""
+
+    outputs: dict[str, Any]
+    records: dict[str, ResourceRecord]
+    error: str | None
+
+
+class ResourceApplier:
+    """Creates a registered resource, or diffs it against the prior state."""
+
+    def __init__(
+        self,
+        adapter: AwsAdapter,
+        dynamic: DynamicProviderServer,
+        link: EmulatorLink,
+        workdir: Workdir,
+        prior: Mapping[str, ResourceRecord],
+        events: ResourceEvents,
+    ) -> None:
+        self.adapter = adapter
+        self.dynamic = dynamic
+        self.link = link
+        self.workdir = workdir
+        self.prior = dict(prior)
+        self.events = events
+        self.registered: dict[str, ResourceRecord] = {}
+        self.errors: list[str] = []
+
+    def apply(self, record: ResourceRecord, inputs: dict[str, Any]) -> ResourceRecord:
+        """Bring the resource to its registered inputs; record and announce it."""
+        self.registered[record.urn] = record
+        if not record.custom:
+            record.operation = "component"
+            self.workdir.save(record)
+            return record
+        try:
+            self._apply_custom(record, inputs)
+        except Exception as error:
+            self.errors.append(f"{record.type} {record.name}: {error}")
+            record.operation = "failed"
+            self.events.changed(record)
+            raise
+        self.workdir.save(record)
+        self.events.changed(record)
+        return record
+
+    def _apply_custom(self, record: ResourceRecord, inputs: dict[str, Any]) -> None:
+        if record.is_dynamic:
+            record.provider_module = provider_module(inputs.get(PROVIDER_KEY))
+        else:
+            self._require_supported(record)
+        prior = self.prior.get(record.urn)
+
+        with self._slot(record), self.link.participant():
+            record.start = self.link.now()
+            if prior is None:
+                self._create(record, inputs)
+            else:
+                self._compare(record, inputs, prior)
+            record.end = self.link.now()
+
+    def _require_supported(self, record: ResourceRecord) -> None:
+        self.adapter.require(record.type, record.name)
+
+    def _slot(self, record: ResourceRecord) -> Any:
+        return self.dynamic.slot() if record.is_dynamic else contextlib.nullcontext()
+
+    def _create(self, record: ResourceRecord, inputs: dict[str, Any]) -> None:
+        if record.is_dynamic:
+            checked = self.dynamic.check(record.urn, {}, inputs)
+            record.id, record.outputs = self.dynamic.create(
+                record.urn, checked, record.additional_secret_outputs
+            )
+            record.inputs = checked
+        else:
+            record.id, record.outputs = self.adapter.create(
+                record.type, record.name, inputs
+            )
+            record.inputs = inputs
+        record.operation = "create"
+
+    def _compare(
+        self, record: ResourceRecord, inputs: dict[str, Any], prior: ResourceRecord
+    ) -> None:
+        record.id = prior.id
+        if record.is_dynamic:
+            self._compare_dynamic(record, inputs, prior)
+            return
+        changed = _changed_keys(prior.inputs, inputs)
+        if changed:
+            raise UnsupportedResourceError(
+                f"{record.type} {record.name} ({prior.id}) would be updated: inputs "
+                f"{', '.join(changed)} changed since the last up. The rehearsal does "
+                "not update pulumi-aws resources in place; destroy and rehearse again"
+            )
+        record.inputs, record.outputs, record.operation = (
+            prior.inputs,
+            prior.outputs,
+            "same",
+        )
+
+    def _compare_dynamic(
+        self, record: ResourceRecord, inputs: dict[str, Any], prior: ResourceRecord
+    ) -> None:
+        checked = self.dynamic.check(record.urn, prior.inputs, inputs)
+        diff = self.dynamic.diff(
+            record.urn, prior.id, prior.outputs, checked, prior.inputs
+        )
+        changes = diff.changes
+        if changes is None:
+            changes = bool(_changed_keys(prior.inputs, checked))
+
+        if diff.replaces:
+            raise UnsupportedResourceError(
+                f"{record.name} ({prior.id}) would be replaced because "
+                f"{', '.join(diff.replaces)} changed. The rehearsal does not replace "
+                "resources; destroy and rehearse again"
+            )
+        record.inputs = checked
+        if not changes:
+            record.outputs, record.operation = prior.outputs, "same"
+            return
+        record.outputs = self.dynamic.update(
+            record.urn,
+            prior.id,
+            prior.outputs,
+            checked,
+            prior.inputs,
+            record.additional_secret_outputs,
+        )
+        record.operation = "update"
+
+
+class RehearsalMocks(mocks.Mocks):
+    """Data sources answered by the adapter; `get` of resources is not supported."""
+
+    def __init__(self, adapter: AwsAdapter) -> None:
+        self.adapter = adapter
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict, list | None]:
+        return self.adapter.invoke(args.token, dict(args.args)), None
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        raise UnsupportedResourceError(
+            f"the program reads existing resource {args.typ} {args.name} "
+            f"({args.resource_id}) with get(); the rehearsal only creates resources. "
+            "Pass the value through stack config instead"
+        )
+
+
+class RehearsalMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, with registration handed to a `ResourceApplier`."""
+
+    def __init__(
+        self, rehearsal_mocks: RehearsalMocks, applier: ResourceApplier
+    ) -> None:
+        super().__init__(rehearsal_mocks)
+        self.applier = applier
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+
+        # The SDK deserializes resource references with the thread's event loop.
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        record = self.applier.apply(_record_of(urn, request), inputs)
+
+        state = _sync_await(rpc.serialize_properties(record.outputs, {}))
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(
+            urn, record.id, record.outputs
+        )
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=record.id, object=state
+        )
+
+
+def evaluate(
+    applier: ResourceApplier,
+    config: RehearsalConfig,
+    program: Program,
+) -> Evaluation:
+    """Run the program once, in a fresh SDK context, and wait for every resource."""
+    context = contextvars.Context()
+    return context.run(_evaluate, applier, config, program)
+
+
+def main_program(project_dir: Path) -> Program:
+    """The project's `__main__.py`, run the way `pulumi up` runs it."""
+
+    def run() -> None:
+        if str(project_dir) not in sys.path:
+            sys.path.insert(0, str(project_dir))
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+    return run
+
+
+def _evaluate(
+    applier: ResourceApplier, config: RehearsalConfig, program: Program
+) -> Evaluation:
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=EXECUTOR_WORKERS))
+    asyncio.set_event_loop(loop)
+    monitor = RehearsalMonitor(RehearsalMocks(applier.adapter), applier)
+    mocks.set_mocks(
+        monitor.mocks,
+        project=PROJECT,
+        stack=config.stack,
+        preview=False,
+        monitor=monitor,
+    )
+    apply_config(config)
+
+    exported: dict[str, Any] = {}
+    try:
+        loop.run_until_complete(
+            run_pulumi_func(lambda: _run_and_resolve(program, exported))
+        )
+    except Exception as error:  # the program's own failures end up here
+        return Evaluation({}, applier.registered, _first_error(applier, error))
+    finally:
+        loop.close()
+    return Evaluation(exported, applier.registered, None)
+
+
+def _run_and_resolve(program: Program, exported: dict[str, Any]) -> None:
+    returned = program()
+    root = get_root_resource()
+    outputs = (
+        dict(returned) if returned is not None else dict(getattr(root, "outputs", {}))
+    )
+    exported.update(_sync_await(_resolve_outputs(outputs)))
+
+
+async def _resolve_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    resolved = {}
+    for key, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        plain = await output.future()
+        secret = await output.is_secret()
+        resolved[key] = rpc.wrap_rpc_secret(plain) if secret else plain
+    return resolved
+
+
+def _first_error(applier: ResourceApplier, error: Exception) -> str:
+    if applier.errors:
+        return applier.errors[0]
+    if isinstance(error, RehearsalError):
+        return str(error)
+    return f"the program failed: {type(error).__name__}: {error}"
+
+
+def _record_of(urn: str, request: Any) -> ResourceRecord:
+    return ResourceRecord(
+        urn=urn,
+        type=request.type,
+        name=request.name,
+        parent=request.parent,
+        custom=bool(request.custom),
+        dependencies=sorted(set(request.dependencies)),
+        protect=bool(request.protect) if request.HasField("protect") else False,
+        retain_on_delete=(
+            bool(request.retainOnDelete)
+            if request.HasField("retainOnDelete")
+            else False
+        ),
+        additional_secret_outputs=list(request.additionalSecretOutputs),
+    )
+
+
+def _changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    # The pickled provider is compared by the provider's own diff, not here: its
+    # bytes may differ between two evaluations of the same code.
+    keys = (set(olds) | set(news)) - {PROVIDER_KEY}
+    plain = rpc.unwrap_rpc_secret
+    return sorted(key for key in keys if plain(olds.get(key)) != plain(news.get(key)))

@@ -1,0 +1,144 @@
+"""The rehearsal's work directory: one JSON file per resource, secrets encrypted.
+
+Secret values (marked secret by the SDK or by a provider) are stored encrypted with a
+Fernet key kept beside the state in `secret.key` (mode 0600): anyone who can read the
+work directory can read the key too, so the directory is as sensitive as a Pulumi
+state file with its passphrase. Dynamic providers get their secret outputs back from
+here on read, update and delete.
+"""
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret, wrap_rpc_secret
+
+from rehearsal.engine.errors import StateError
+
+_ENCRYPTED = "__encrypted"
+
+
+@dataclass
+class ResourceRecord:
+    """What the rehearsal knows about one resource, as Pulumi's state would."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str = ""
+    custom: bool = True
+    id: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    provider_module: str = ""
+    operation: str = ""
+    start: float = 0.0
+    end: float = 0.0
+
+    @property
+    def is_dynamic(self) -> bool:
+        """True for resources served by a Python dynamic provider."""
+        return self.type == "pulumi-python:dynamic:Resource"
+
+
+class Workdir:
+    """Reads and writes the state of one rehearsed stack; safe to use from threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.state_dir = path / "state"
+        self._lock = threading.Lock()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._fernet = Fernet(self._load_or_create_key())
+
+    @property
+    def report_path(self) -> Path:
+        """Default place of the rehearsal report."""
+        return self.path / "report.json"
+
+    @property
+    def emulator_path(self) -> Path:
+        """Where a background emulator's pid and address are recorded."""
+        return self.path / "emulator.json"
+
+    def save(self, record: ResourceRecord) -> None:
+        """Write one resource's record, secrets encrypted, atomically."""
+        document = asdict(record)
+        document["inputs"] = self._seal(record.inputs)
+        document["outputs"] = self._seal(record.outputs)
+
+        target = self._file_of(record.urn)
+        temporary = target.with_suffix(".tmp")
+        with self._lock:
+            temporary.write_text(json.dumps(document, indent=2, sort_keys=True))
+            temporary.replace(target)
+
+    def remove(self, urn: str) -> None:
+        """Drop a resource from the state (deleted, or retained outside the stack)."""
+        with self._lock:
+            self._file_of(urn).unlink(missing_ok=True)
+
+    def load_all(self) -> dict[str, ResourceRecord]:
+        """Every resource in the state, by URN, secrets decrypted and marked secret."""
+        records = {}
+        for path in sorted(self.state_dir.glob("*.json")):
+            document = json.loads(path.read_text())
+            document["inputs"] = self._open(document["inputs"], path)
+            document["outputs"] = self._open(document["outputs"], path)
+            record = ResourceRecord(**document)
+            records[record.urn] = record
+        return records
+
+    def _file_of(self, urn: str) -> Path:
+        digest = hashlib.sha256(urn.encode()).hexdigest()[:16]
+        name = "".join(
+            c if c.isalnum() or c in "-_" else "_" for c in urn.split("::")[-1]
+        )
+        return self.state_dir / f"{name[:60]}-{digest}.json"
+
+    def _load_or_create_key(self) -> bytes:
+        key_file = self.path / "secret.key"
+        if key_file.exists():
+            return key_file.read_bytes()
+
+        key = Fernet.generate_key()
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        return key
+
+    def _seal(self, value: Any) -> Any:
+        if is_rpc_secret(value):
+            plain = json.dumps(unwrap_rpc_secret(value)).encode()
+            return {_ENCRYPTED: self._fernet.encrypt(plain).decode()}
+        if isinstance(value, dict):
+            return {key: self._seal(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._seal(item) for item in value]
+        return value
+
+    def _open(self, value: Any, path: Path) -> Any:
+        if isinstance(value, dict) and set(value) == {_ENCRYPTED}:
+            try:
+                plain = self._fernet.decrypt(value[_ENCRYPTED].encode())
+            except InvalidToken as error:
+                raise StateError(
+                    f"state file {path} holds a secret that {self.path}/secret.key "
+                    "cannot decrypt; the key was replaced. Restore the key or start "
+                    "over with a new --workdir"
+                ) from error
+            return wrap_rpc_secret(json.loads(plain))
+        if isinstance(value, dict):
+            return {key: self._open(item, path) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._open(item, path) for item in value]
+        return value
