@@ -1,0 +1,350 @@
+"""The CloudHSM cluster from creation to a `kmsuser` on every HSM.
+
+Order (each step waits for the one before): cluster, first HSM, CSR signed by
+the customer CA, cluster initialized, activated from the admin client,
+`kmsuser` created, the other HSMs (cloned with `kmsuser` on them), then a
+coverage check over all HSMs. When a cluster is adopted (`clusterId`) or
+restored (`sourceBackupId`) it already has its trust anchor and admin, so no
+CSR signing, initialization or activation is made; its admin client must then
+get the trust anchor from the crypto user step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.admin_client import AdminClient
+from components.network import Network
+from providers.backup_retention import BackupRetention, BackupRetentionArgs
+from providers.cluster_activation import ClusterActivation, ClusterActivationArgs
+from providers.cluster_initialization import (
+    ClusterInitialization,
+    ClusterInitializationArgs,
+)
+from providers.crypto_user import CryptoUser, CryptoUserArgs
+from providers.csr_signing import ClusterCsrSigning, ClusterCsrSigningArgs
+from providers.customer_ca import CustomerCa, CustomerCaArgs
+from providers.generated_password import GeneratedPassword, GeneratedPasswordArgs
+from providers.user_coverage import CryptoUserCoverage, CryptoUserCoverageArgs
+from stack_config import StackConfig
+
+KMS_USERNAME = "kmsuser"
+ADMIN_USERNAME = "admin"
+
+
+@dataclass(frozen=True)
+class PasswordSecret:
+    """A password, the secret holding it, and the version that stored it."""
+
+    secret: aws.secretsmanager.Secret
+    value: aws.secretsmanager.SecretVersion
+    password: pulumi.Output[str]
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.secret.arn
+
+
+class HsmCluster(pulumi.ComponentResource):
+    """A CloudHSM cluster, initialized and activated, with `kmsuser` on every HSM."""
+
+    cluster_id: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    hsms: list[aws.cloudhsmv2.Hsm]
+    hsm_ids: pulumi.Output[list[str]]
+    hsm_ips: pulumi.Output[list[str]]
+    customer_ca: CustomerCa
+    trust_anchor_pem: pulumi.Output[str]
+    admin_password_secret_arn: pulumi.Output[str]
+    kmsuser_password: pulumi.Output[str]
+    admin_client: AdminClient
+    coverage: CryptoUserCoverage
+
+    def __init__(
+        self,
+        name: str,
+        config: StackConfig,
+        network: Network,
+        region: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fips-keystore:cloudhsm:HsmCluster", name, None, opts)
+        self._name, self._config, self._region = name, config, region
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._waits = pulumi.ResourceOptions(
+            parent=self,
+            custom_timeouts=pulumi.CustomTimeouts(
+                create=f"{config.wait_timeout_minutes}m"
+            ),
+        )
+
+        cluster = self._cluster(network)
+        BackupRetention(
+            f"{name}-backup-retention",
+            BackupRetentionArgs(
+                region=region,
+                cluster_id=cluster.cluster_id,
+                days=config.backup_retention_days,
+            ),
+            opts=self._child,
+        )
+        first_hsm = self._hsm(0, cluster, network, [])
+        customer_ca = self._customer_ca()
+        initialized = self._initialization(cluster, first_hsm, customer_ca)
+
+        admin_secret = self._password_secret(ADMIN_USERNAME, config.admin_password)
+        kmsuser_secret = self._password_secret(KMS_USERNAME, config.kmsuser_password)
+        admin_client = AdminClient(
+            f"{name}-admin",
+            config,
+            network,
+            cluster_security_group_id=cluster.security_group_id,
+            secret_arns=[admin_secret.arn, kmsuser_secret.arn],
+            opts=self._child,
+        )
+        activated = self._activation(
+            cluster, first_hsm, customer_ca, admin_client, admin_secret, initialized
+        )
+        crypto_user = self._crypto_user(
+            cluster, first_hsm, admin_client, admin_secret, kmsuser_secret, activated
+        )
+
+        other_hsms = [
+            self._hsm(index, cluster, network, [crypto_user])
+            for index in range(1, config.hsm_count)
+        ]
+        hsms = [first_hsm, *other_hsms]
+        coverage = self._coverage(cluster, hsms, admin_client, admin_secret)
+
+        self.cluster_id = cluster.cluster_id
+        self.security_group_id = cluster.security_group_id
+        self.hsms = hsms
+        self.hsm_ids = pulumi.Output.all(*[hsm.hsm_id for hsm in hsms])
+        self.hsm_ips = pulumi.Output.all(*[hsm.ip_address for hsm in hsms])
+        self.customer_ca = customer_ca
+        self.trust_anchor_pem = customer_ca.certificate_pem
+        self.admin_password_secret_arn = admin_secret.arn
+        self.kmsuser_password = kmsuser_secret.password
+        self.admin_client = admin_client
+        self.coverage = coverage
+        self.register_outputs(
+            {
+                "clusterId": self.cluster_id,
+                "hsmIds": self.hsm_ids,
+                "hsmIps": self.hsm_ips,
+                "trustAnchorCertificate": self.trust_anchor_pem,
+            }
+        )
+
+    def _cluster(self, network: Network) -> aws.cloudhsmv2.Cluster:
+        config = self._config
+        if config.cluster_id is not None:
+            return aws.cloudhsmv2.Cluster.get(
+                f"{self._name}-cluster", config.cluster_id, opts=self._child
+            )
+        return aws.cloudhsmv2.Cluster(
+            f"{self._name}-cluster",
+            hsm_type=config.hsm_type,
+            mode=config.mode,
+            subnet_ids=network.subnet_ids,
+            source_backup_identifier=config.source_backup_id,
+            tags={**config.tags, "fips-keystore:stack": config.stack},
+            opts=self._waits,
+        )
+
+    def _hsm(
+        self,
+        index: int,
+        cluster: aws.cloudhsmv2.Cluster,
+        network: Network,
+        after: Sequence[pulumi.Resource],
+    ) -> aws.cloudhsmv2.Hsm:
+        """HSM number `index` in the subnet (and so the zone) of the same index."""
+        return aws.cloudhsmv2.Hsm(
+            f"{self._name}-hsm-{index}",
+            cluster_id=cluster.cluster_id,
+            subnet_id=network.subnet_ids.apply(lambda ids: ids[index]),
+            opts=pulumi.ResourceOptions.merge(
+                self._waits, pulumi.ResourceOptions(depends_on=list(after))
+            ),
+        )
+
+    def _customer_ca(self) -> CustomerCa:
+        config = self._config
+        supplied_key = (
+            pulumi.Output.secret(config.ca_private_key)
+            if config.ca_private_key is not None
+            else None
+        )
+        return CustomerCa(
+            f"{self._name}-customer-ca",
+            CustomerCaArgs(
+                common_name=config.ca_common_name,
+                organization=config.ca_organization,
+                key_bits=config.ca_key_bits,
+                validity_days=config.ca_validity_days,
+                supplied_certificate_pem=config.ca_certificate,
+                supplied_private_key_pem=supplied_key,
+            ),
+            opts=self._child,
+        )
+
+    def _initialization(
+        self,
+        cluster: aws.cloudhsmv2.Cluster,
+        first_hsm: aws.cloudhsmv2.Hsm,
+        customer_ca: CustomerCa,
+    ) -> ClusterInitialization | None:
+        """Sign the cluster CSR and initialize; nothing for an existing identity."""
+        config = self._config
+        if not config.initializes_cluster:
+            return None
+
+        signing = ClusterCsrSigning(
+            f"{self._name}-csr-signing",
+            ClusterCsrSigningArgs(
+                region=self._region,
+                cluster_id=cluster.cluster_id,
+                hsm_id=first_hsm.hsm_id,
+                ca_certificate_pem=customer_ca.certificate_pem,
+                ca_private_key_pem=pulumi.Output.secret(customer_ca.private_key_pem),
+                aws_root_certificate_pem=config.aws_root_certificate_pem,
+                manufacturer_root_certificate_pem=(
+                    config.manufacturer_root_certificate_pem
+                ),
+                require_identity=config.require_hsm_identity,
+                validity_days=config.ca_validity_days,
+                timeout_seconds=config.wait_timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[first_hsm]),
+        )
+        return ClusterInitialization(
+            f"{self._name}-initialization",
+            ClusterInitializationArgs(
+                region=self._region,
+                cluster_id=cluster.cluster_id,
+                signed_certificate_pem=signing.signed_certificate_pem,
+                trust_anchor_pem=customer_ca.certificate_pem,
+                timeout_seconds=config.wait_timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[signing]),
+        )
+
+    def _password_secret(self, username: str, configured: str | None) -> PasswordSecret:
+        """The password (configured, or generated once) in a Secrets Manager secret.
+
+        Destroy leaves the secret in the default 30-day recovery window: cluster
+        backups outlive the stack and only the admin password opens them.
+        """
+        if configured is not None:
+            password = pulumi.Output.secret(configured)
+        else:
+            generated = GeneratedPassword(
+                f"{self._name}-{username}-password",
+                GeneratedPasswordArgs(length=32),
+                opts=self._child,
+            )
+            password = pulumi.Output.secret(generated.value)
+
+        stack, tags = self._config.stack, self._config.tags
+        secret = aws.secretsmanager.Secret(
+            f"{self._name}-{username}-secret",
+            name_prefix=f"fips-keystore/{stack}/{username}-password-",
+            description=f"CloudHSM {username} password of fips-keystore stack {stack}",
+            tags={**tags, "fips-keystore:stack": stack},
+            opts=self._child,
+        )
+        value = aws.secretsmanager.SecretVersion(
+            f"{self._name}-{username}-secret-value",
+            secret_id=secret.arn,
+            secret_string=password,
+            opts=self._child,
+        )
+        return PasswordSecret(secret, value, password)
+
+    def _activation(
+        self,
+        cluster: aws.cloudhsmv2.Cluster,
+        first_hsm: aws.cloudhsmv2.Hsm,
+        customer_ca: CustomerCa,
+        admin_client: AdminClient,
+        admin_secret: PasswordSecret,
+        initialized: ClusterInitialization | None,
+    ) -> ClusterActivation | None:
+        if initialized is None:
+            return None
+        config = self._config
+        return ClusterActivation(
+            f"{self._name}-activation",
+            ClusterActivationArgs(
+                region=self._region,
+                cluster_id=cluster.cluster_id,
+                instance_id=admin_client.instance_id,
+                hsm_ip=first_hsm.ip_address,
+                trust_anchor_pem=customer_ca.certificate_pem,
+                admin_password_secret_arn=admin_secret.arn,
+                timeout_seconds=config.wait_timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[initialized, admin_client, admin_secret.value],
+            ),
+        )
+
+    def _crypto_user(
+        self,
+        cluster: aws.cloudhsmv2.Cluster,
+        first_hsm: aws.cloudhsmv2.Hsm,
+        admin_client: AdminClient,
+        admin_secret: PasswordSecret,
+        kmsuser_secret: PasswordSecret,
+        activated: ClusterActivation | None,
+    ) -> CryptoUser:
+        """`kmsuser` on the first HSM, before the others are cloned from it."""
+        after: list[pulumi.Resource] = [
+            first_hsm,
+            admin_client,
+            admin_secret.value,
+            kmsuser_secret.value,
+        ]
+        if activated is not None:
+            after.append(activated)
+        return CryptoUser(
+            f"{self._name}-kmsuser",
+            CryptoUserArgs(
+                region=self._region,
+                cluster_id=cluster.cluster_id,
+                instance_id=admin_client.instance_id,
+                hsm_ips=[first_hsm.ip_address],
+                username=KMS_USERNAME,
+                password_secret_arn=kmsuser_secret.arn,
+                admin_password_secret_arn=admin_secret.arn,
+                timeout_seconds=self._config.wait_timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+
+    def _coverage(
+        self,
+        cluster: aws.cloudhsmv2.Cluster,
+        hsms: Sequence[aws.cloudhsmv2.Hsm],
+        admin_client: AdminClient,
+        admin_secret: PasswordSecret,
+    ) -> CryptoUserCoverage:
+        return CryptoUserCoverage(
+            f"{self._name}-coverage",
+            CryptoUserCoverageArgs(
+                region=self._region,
+                cluster_id=cluster.cluster_id,
+                instance_id=admin_client.instance_id,
+                hsm_ips=[hsm.ip_address for hsm in hsms],
+                usernames=[ADMIN_USERNAME, KMS_USERNAME],
+                admin_password_secret_arn=admin_secret.arn,
+                timeout_seconds=self._config.wait_timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(hsms)),
+        )
