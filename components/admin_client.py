@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.network import Network
+from components.network import Network, nth
 from stack_config import AL2023_AMI_PARAMETER, StackConfig
 
 CLOUDHSM_CLI_RPM = (
@@ -75,7 +75,7 @@ class AdminClient(pulumi.ComponentResource):
             f"{name}-instance",
             ami=config.ami_id or latest_al2023_ami(self),
             instance_type=config.instance_type,
-            subnet_id=network.subnet_ids.apply(lambda ids: ids[0]),
+            subnet_id=nth(network.subnet_ids, 0),
             vpc_security_group_ids=[group.id],
             iam_instance_profile=profile.name,
             associate_public_ip_address=False,

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.admin_client import AdminClient
-from components.network import Network
+from components.network import Network, nth
 from providers.backup_retention import BackupRetention, BackupRetentionArgs
 from providers.cluster_activation import ClusterActivation, ClusterActivationArgs
 from providers.cluster_initialization import (
@@ -167,7 +167,7 @@ class HsmCluster(pulumi.ComponentResource):
         return aws.cloudhsmv2.Hsm(
             f"{self._name}-hsm-{index}",
             cluster_id=cluster.cluster_id,
-            subnet_id=network.subnet_ids.apply(lambda ids: ids[index]),
+            subnet_id=nth(network.subnet_ids, index),
             opts=pulumi.ResourceOptions.merge(
                 self._waits, pulumi.ResourceOptions(depends_on=list(after))
             ),

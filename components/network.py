@@ -88,7 +88,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-{index}",
                 vpc_id=vpc.id,
                 cidr_block=block,
-                availability_zone=zones.apply(lambda names, i=index: names[i]),
+                availability_zone=nth(zones, index),
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": f"fips-keystore-{config.stack}-private-{index}"},
                 opts=child,
@@ -126,7 +126,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-public",
             vpc_id=vpc.id,
             cidr_block=public_block,
-            availability_zone=zones.apply(lambda names: names[0]),
+            availability_zone=nth(zones, 0),
             map_public_ip_on_launch=False,
             tags={**tags, "Name": "fips-keystore-public"},
             opts=child,
@@ -206,6 +206,10 @@ def subnet_blocks(vpc_cidr: str, private_count: int) -> SubnetBlocks:
         str(block) for block in network.subnets(prefixlen_diff=SUBNET_PREFIX_EXTRA_BITS)
     ]
     return SubnetBlocks(blocks[:private_count], blocks[-1])
+
+
+def nth(items: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
+    return items.apply(lambda values: values[index])
 
 
 def available_zones(count: int, parent: pulumi.Resource) -> pulumi.Output[list[str]]:

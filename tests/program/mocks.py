@@ -91,8 +91,12 @@ class CloudMocks(pulumi.runtime.Mocks):
         }
         return by_type.get(typ, {})
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        token = args.token
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict, list[tuple[str, str]] | None]:
+        return self._answer(args.token, args.args), []
+
+    def _answer(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
         if token == "aws:index/getRegion:getRegion":
             return {"region": "us-east-1", "name": "us-east-1", "id": "us-east-1"}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -107,14 +111,14 @@ class CloudMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": self.zones, "zoneIds": self.zones, "id": "us-east-1"}
         if token == "aws:ec2/getSubnet:getSubnet":
-            vpc_id, zone = GIVEN_SUBNETS[args.args["id"]]
+            vpc_id, zone = GIVEN_SUBNETS[args["id"]]
             return {
-                "id": args.args["id"],
+                "id": args["id"],
                 "vpcId": vpc_id,
                 "availabilityZone": zone,
             }
         if token == "aws:ssm/getParameter:getParameter":
-            return {"name": args.args["name"], "value": "ami-0123456789abcdef0"}
+            return {"name": args["name"], "value": "ami-0123456789abcdef0"}
         raise AssertionError(f"the program called an unexpected invoke {token}")
 
 

@@ -530,3 +530,38 @@ def test_project_file_runs_python_from_the_virtualenv() -> None:
         "options": {"toolchain": "pip", "virtualenv": ".venv"},
     }
     assert project["description"]
+
+
+def test_main_exports_exactly_the_contract_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import runpy
+
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    exported: dict[str, Any] = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    dev_config = stack_file("Pulumi.dev.yaml")["config"]
+    runtime_config.set_all_config(
+        {key: engine_text(value) for key, value in dev_config.items()}, []
+    )
+
+    def run_main(_config: StackConfig) -> dict[str, Any]:
+        runpy.run_path(str(ROOT_DIR / "__main__.py"))
+        return exported
+
+    evaluation = evaluate(config_of(), program=run_main)
+
+    assert set(exported) == {*OUTPUT_NAMES, "caPrivateKey"}
+    assert evaluation.options["key-store-key"].protect is False
+    assert evaluation.inputs["cluster-cluster"]["tags"]["environment"] == "dev"
+
+
+def engine_text(value: Any) -> str:
+    """Config as the Pulumi engine hands it to a program: text, objects as JSON."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
