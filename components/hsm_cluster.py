@@ -5,8 +5,11 @@ the customer CA, cluster initialized, activated from the admin client,
 `kmsuser` created, the other HSMs (cloned with `kmsuser` on them), then a
 coverage check over all HSMs. When a cluster is adopted (`clusterId`) or
 restored (`sourceBackupId`) it already has its trust anchor and admin, so no
-CSR signing, initialization or activation is made; its admin client must then
-get the trust anchor from the crypto user step.
+CSR signing, initialization or activation is made: the admin client gets the
+configured trust anchor (`caCertificate`) from its user data instead.
+Known gaps of adoption: HSMs already in an adopted cluster are not managed
+(`hsmCount` HSMs are added to it), and a restored backup's existing `kmsuser`
+keeps its old password, which must then be set as `kmsuserPassword`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -192,12 +193,11 @@ class Network(pulumi.ComponentResource):
             )
 
 
-class SubnetBlocks:
+class SubnetBlocks(NamedTuple):
     """CIDR blocks carved from the VPC block: private ones first, public last."""
 
-    def __init__(self, private: list[str], public: str) -> None:
-        self.private = private
-        self.public = public
+    private: list[str]
+    public: str
 
 
 def subnet_blocks(vpc_cidr: str, private_count: int) -> SubnetBlocks:
