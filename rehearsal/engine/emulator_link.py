@@ -106,12 +106,12 @@ class RunningEmulator(Protocol):
 class InProcessEmulator:
     """The emulator inside this process: its state ends with the process."""
 
-    def __init__(self, profile: str, workdir: Path) -> None:
+    def __init__(self, profile: str, workdir: Path, region: str) -> None:
         from rehearsal.emulator import Emulator
 
-        self._emulator = Emulator(profile=profile, workdir=workdir / "emulator")
+        (workdir / "emulator").mkdir(parents=True, exist_ok=True)
+        self._emulator = Emulator(profile, workdir / "emulator", region=region)
         self._emulator.start()
-        region = self._emulator.env().get("AWS_DEFAULT_REGION", "us-east-1")
         self.link = EmulatorLink(self._emulator.url, region)
 
     def stop(self) -> None:
@@ -129,24 +129,25 @@ class BackgroundEmulator:
 
     @classmethod
     def start(
-        cls, profile: str, workdir: Path, project_dir: Path
+        cls, profile: str, workdir: Path, project_dir: Path, region: str
     ) -> "BackgroundEmulator":
         """Start the emulator process and record its pid and address."""
         port = _free_port()
         log = (workdir / "emulator.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "rehearsal.emulator", "--port", str(port)]
-            + ["--profile", profile],
+            + ["--profile", profile, "--region", region],
             cwd=project_dir,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        link = EmulatorLink(f"http://127.0.0.1:{port}")
+        link = EmulatorLink(f"http://127.0.0.1:{port}", region)
         _wait_until_up(link, process)
 
         record = workdir / "emulator.json"
-        record.write_text(json.dumps({"pid": process.pid, "url": link.url}))
+        details = {"pid": process.pid, "url": link.url, "region": region}
+        record.write_text(json.dumps(details))
         return cls(record, process.pid, link)
 
     @classmethod
@@ -161,7 +162,7 @@ class BackgroundEmulator:
             )
 
         details = json.loads(record.read_text())
-        link = EmulatorLink(details["url"])
+        link = EmulatorLink(details["url"], details.get("region", "us-east-1"))
         if not link.is_up():
             raise EmulatorError(
                 f"the emulator recorded in {record} (pid {details['pid']}, "

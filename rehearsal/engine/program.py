@@ -142,7 +142,7 @@ class ResourceApplier:
         if record.is_dynamic:
             self._compare_dynamic(record, inputs, prior)
             return
-        changed = _changed_keys(prior.inputs, inputs)
+        changed = changed_keys(prior.inputs, inputs)
         if changed:
             raise UnsupportedResourceError(
                 f"{record.type} {record.name} ({prior.id}) would be updated: inputs "
@@ -164,7 +164,7 @@ class ResourceApplier:
         )
         changes = diff.changes
         if changes is None:
-            changes = bool(_changed_keys(prior.inputs, checked))
+            changes = bool(changed_keys(prior.inputs, checked))
 
         if diff.replaces:
             raise UnsupportedResourceError(
@@ -194,7 +194,7 @@ class RehearsalMocks(mocks.Mocks):
         self.adapter = adapter
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict, list | None]:
-        return self.adapter.invoke(args.token, dict(args.args)), None
+        return self.adapter.invoke(args.token, dict(args.args)), []
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict]:
         raise UnsupportedResourceError(
@@ -326,7 +326,8 @@ def _record_of(urn: str, request: Any) -> ResourceRecord:
     )
 
 
-def _changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """Keys whose values differ, secrets compared by value."""
     # The pickled provider is compared by the provider's own diff, not here: its
     # bytes may differ between two evaluations of the same code.
     keys = (set(olds) | set(news)) - {PROVIDER_KEY}

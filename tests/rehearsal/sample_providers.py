@@ -57,6 +57,9 @@ class NoteProvider(ResourceProvider):
 class Note(Resource):
     """A note as a Pulumi resource; `token` is a secret output."""
 
+    token: pulumi.Output[str]
+    length: pulumi.Output[float]
+
     def __init__(
         self,
         name: str,
@@ -65,7 +68,8 @@ class Note(Resource):
     ) -> None:
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["token"])
         opts = pulumi.ResourceOptions.merge(secret_opts, opts)
-        super().__init__(NoteProvider(), name, {**props, "token": None}, opts)
+        computed = {"token": None, "length": None}
+        super().__init__(NoteProvider(), name, {**props, **computed}, opts)
 
 
 def _computed(props: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,5 @@
+"""Entry point of `python -m rehearsal` (see rehearsal.engine.cli)."""
+
+from rehearsal.engine.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""`python -m rehearsal`: rehearse the whole stack against the local AWS emulator."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rehearsal.emulator import PROFILES
+from rehearsal.engine.config import load_config_file, load_stack_config
+from rehearsal.engine.errors import RehearsalError
+from rehearsal.engine.runner import STEPS, Rehearsal, RehearsalOptions
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, as documented in the README."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rehearsal",
+        description="Run the fips-keystore program end to end against the local "
+        "AWS emulator: up, verify, refresh, up again, destroy. Times are simulated.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--stack", default="dev", help="reads Pulumi.<stack>.yaml")
+    source.add_argument("--config-file", type=Path, help="a file shaped like it")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="fast")
+    parser.add_argument("--faults", default="", help="e.g. throttle=0.1,ssm=fail")
+    parser.add_argument("--workdir", type=Path, help="default .rehearsal/<stack>")
+    parser.add_argument("--report", type=Path, help="default <workdir>/report.json")
+    parser.add_argument("--step", choices=STEPS, default="all")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the rehearsal; exit 0 only when every step and check passed."""
+    arguments = parse_arguments(argv)
+    try:
+        options = _options(arguments)
+    except RehearsalError as error:
+        print(f"rehearsal: {error}", file=sys.stderr)
+        return 2
+
+    report = Rehearsal(options).run()
+    print(report.summary())
+    print(f"report: {options.report_path}")
+    return 1 if report.failed else 0
+
+
+def _options(arguments: argparse.Namespace) -> RehearsalOptions:
+    if arguments.config_file is not None:
+        config = load_config_file(arguments.config_file, PROJECT_DIR)
+    else:
+        config = load_stack_config(PROJECT_DIR, arguments.stack)
+
+    workdir = arguments.workdir or PROJECT_DIR / ".rehearsal" / config.stack
+    return RehearsalOptions(
+        project_dir=PROJECT_DIR,
+        config=config,
+        workdir=workdir,
+        report_path=arguments.report or workdir / "report.json",
+        profile=arguments.profile,
+        faults=arguments.faults,
+        step=arguments.step,
+    )

@@ -1,0 +1,59 @@
+"""Console lines of a rehearsal: one per resource state change, on simulated time."""
+
+import sys
+import threading
+from typing import TextIO
+
+from rehearsal.engine.emulator_link import EmulatorLink
+from rehearsal.engine.state import ResourceRecord
+
+_VERBS = {
+    "create": ("+", "created"),
+    "update": ("~", "updated"),
+    "delete": ("-", "deleted"),
+    "retain": ("-", "left in the account (retain_on_delete)"),
+    "pending deletion": ("-", "scheduled for deletion"),
+    "scheduled for deletion": ("-", "scheduled for deletion"),
+    "left with its secret": ("-", "deleted with its secret"),
+    "drift": ("~", "differs from the state"),
+    "failed": ("!", "failed"),
+}
+
+
+class Console:
+    """Prints resource events and provider log lines, prefixed with simulated time."""
+
+    def __init__(self, link: EmulatorLink, stream: TextIO = sys.stdout) -> None:
+        self.link = link
+        self.stream = stream
+        self.start = link.now()
+        self._lock = threading.Lock()
+
+    def changed(self, record: ResourceRecord) -> None:
+        """Print a resource's new state; unchanged resources print nothing."""
+        symbol, verb = _VERBS.get(record.operation, ("", ""))
+        if symbol:
+            self.line(f"{symbol} {display_type(record)} {record.name} {verb}")
+
+    def provider_log(self, text: str) -> None:
+        """Print a line the dynamic providers wrote to stderr."""
+        self.line(f"  | {text}")
+
+    def line(self, text: str) -> None:
+        """Print one line stamped with the simulated time since the run began."""
+        stamp = elapsed(self.link.now() - self.start)
+        with self._lock:
+            print(f"[{stamp}] {text}", file=self.stream, flush=True)
+
+
+def display_type(record: ResourceRecord) -> str:
+    """The type as people know it: the provider module for dynamic resources."""
+    if record.is_dynamic and record.provider_module:
+        return f"dynamic:{record.provider_module}"
+    return record.type
+
+
+def elapsed(seconds: float) -> str:
+    """Render simulated seconds as `  5m12s` (hours shown as minutes)."""
+    minutes, rest = divmod(int(max(seconds, 0)), 60)
+    return f"{minutes:3d}m{rest:02d}s"

@@ -1,0 +1,138 @@
+"""The rehearsal report (JSON) and the summary table printed at the end of a run."""
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime.rpc import is_rpc_secret
+
+from rehearsal.engine.state import ResourceRecord
+
+NOTE = (
+    "All times are simulated seconds on the emulator's clock under the named timing "
+    "profile, not measurements of AWS; real_seconds is how long the rehearsal ran."
+)
+SECRET = "[secret]"
+
+
+@dataclass
+class Report:
+    """Everything a rehearsal run found out, filled in step by step."""
+
+    stack: str
+    profile: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    checks: dict[str, str] = field(default_factory=dict)
+    simulated_deploy_seconds: float | None = None
+    simulated_destroy_seconds: float | None = None
+    critical_path_seconds: float | None = None
+    critical_path: list[str] = field(default_factory=list)
+    api_calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    throttled_calls: int = 0
+    remaining: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    real_seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """True when the run stopped on an error or any check failed."""
+        return self.error is not None or any(v != "pass" for v in self.checks.values())
+
+    def set_outputs(self, outputs: Mapping[str, Any]) -> None:
+        """Record the stack outputs with secret values replaced."""
+        self.outputs = {key: _shown(value) for key, value in outputs.items()}
+
+    def add_resources(self, step: str, records: Iterable[ResourceRecord]) -> None:
+        """Record one step's operation on each custom resource."""
+        for record in records:
+            if record.custom and record.operation:
+                self.resources.append(
+                    {
+                        "step": step,
+                        "type": record.type,
+                        "name": record.name,
+                        "provider": record.provider_module or None,
+                        "operation": record.operation,
+                        "start": round(record.start, 3),
+                        "end": round(record.end, 3),
+                    }
+                )
+
+    def set_calls(self, calls: Iterable[Mapping[str, Any]]) -> None:
+        """Count the emulator's recorded AWS calls by service and operation."""
+        counted: dict[str, Counter[str]] = defaultdict(Counter)
+        throttled = 0
+        for call in calls:
+            counted[str(call["service"])][str(call["operation"])] += 1
+            throttled += call.get("outcome") == "throttled"
+        self.api_calls = {
+            service: dict(ops) for service, ops in sorted(counted.items())
+        }
+        self.throttled_calls = throttled
+
+    def to_json(self) -> dict[str, Any]:
+        """The report document, field by field."""
+        return {
+            "stack": self.stack,
+            "profile": self.profile,
+            "note": NOTE,
+            "outputs": self.outputs,
+            "resources": self.resources,
+            "checks": self.checks,
+            "simulated_deploy_seconds": self.simulated_deploy_seconds,
+            "simulated_destroy_seconds": self.simulated_destroy_seconds,
+            "critical_path_seconds": self.critical_path_seconds,
+            "critical_path": self.critical_path,
+            "api_calls": self.api_calls,
+            "throttled_calls": self.throttled_calls,
+            "destroy": {"remaining": self.remaining},
+            "error": self.error,
+            "real_seconds": round(self.real_seconds, 3),
+        }
+
+    def write(self, path: Path) -> None:
+        """Write the report as indented JSON."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=False) + "\n")
+
+    def summary(self) -> str:
+        """A short table for the console."""
+        rows = [("check", "result")] + sorted(self.checks.items())
+        rows += [
+            ("simulated deploy", _seconds(self.simulated_deploy_seconds)),
+            ("simulated destroy", _seconds(self.simulated_destroy_seconds)),
+            ("critical path", _seconds(self.critical_path_seconds)),
+            (
+                "api calls",
+                str(sum(sum(ops.values()) for ops in self.api_calls.values())),
+            ),
+            ("throttled calls", str(self.throttled_calls)),
+            ("left after destroy", str(len(self.remaining))),
+            ("real time", f"{self.real_seconds:.1f}s"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        lines = [f"{name:<{width}}  {value}" for name, value in rows]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        return "\n".join(lines)
+
+
+def _shown(value: Any) -> Any:
+    if is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {key: _shown(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shown(item) for item in value]
+    return value
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    minutes, seconds = divmod(int(value), 60)
+    return f"{minutes}m{seconds:02d}s (simulated)"

@@ -1,0 +1,503 @@
+"""Runs the rehearsal's steps: up, verify, refresh, up again, destroy, and checks.
+
+`--step all` runs everything against an emulator inside this process. `--step up`
+leaves a background emulator recorded in the work directory so that a later
+`--step refresh` or `--step destroy` works on what it created; destroy stops it.
+While a step runs, the process environment points boto3 at the emulator (the
+providers' SSM helper used by the checks reads it).
+"""
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from providers.waiting import HttpClock
+from rehearsal.emulator import PROFILES, FaultPlan, FaultSpecError
+from rehearsal.engine import checks
+from rehearsal.engine.aws_adapter import AwsAdapter
+from rehearsal.engine.config import RehearsalConfig
+from rehearsal.engine.console import Console
+from rehearsal.engine.dynamic_client import DynamicProviderServer
+from rehearsal.engine.emulator_link import (
+    BackgroundEmulator,
+    EmulatorLink,
+    InProcessEmulator,
+    RunningEmulator,
+)
+from rehearsal.engine.errors import (
+    ProtectedResourceError,
+    RehearsalError,
+    StateError,
+)
+from rehearsal.engine.graph import DependencyGraph, profile_seconds
+from rehearsal.engine.program import (
+    Program,
+    ResourceApplier,
+    changed_keys,
+    evaluate,
+    main_program,
+)
+from rehearsal.engine.report import Report
+from rehearsal.engine.state import ResourceRecord, Workdir
+
+STEPS = ("up", "refresh", "destroy", "all")
+DESTROY_WORKERS = 16
+KEY_TYPE = "aws:kms/key:Key"
+KEY_STORE_TYPE = "aws:kms/customKeyStore:CustomKeyStore"
+
+Verify = Callable[["RunContext", Mapping[str, Any]], dict[str, Callable[[], None]]]
+
+
+@dataclass
+class RehearsalOptions:
+    """What `python -m rehearsal` was asked to do."""
+
+    project_dir: Path
+    config: RehearsalConfig
+    workdir: Path
+    report_path: Path
+    profile: str = "fast"
+    faults: str = ""
+    step: str = "all"
+    program: Program | None = None
+    verify: Verify | None = None
+
+
+@dataclass
+class RunContext:
+    """The live pieces of one run, handed to steps and checks."""
+
+    link: EmulatorLink
+    adapter: AwsAdapter
+    dynamic: DynamicProviderServer
+    console: Console
+    workdir: Workdir
+    clock: HttpClock
+    checks: dict[str, str] = field(default_factory=dict)
+
+
+class Rehearsal:
+    """One `python -m rehearsal` run; `run()` returns its report."""
+
+    def __init__(self, options: RehearsalOptions) -> None:
+        self.options = options
+        self.workdir = Workdir(options.workdir)
+        self.report = Report(options.config.stack, options.profile)
+        self.program = options.program or main_program(options.project_dir)
+        self.verify = options.verify or fips_keystore_checks(options.config)
+
+    def run(self) -> Report:
+        """Run the requested step(s); write the report even when something fails."""
+        started = time.monotonic()
+        try:
+            with self._emulator() as emulator, self._context(emulator.link) as context:
+                self._run_steps(context)
+                self.report.set_calls(emulator.link.calls())
+        except RehearsalError as error:
+            self.report.error = self.report.error or str(error)
+        finally:
+            self.report.real_seconds = time.monotonic() - started
+            self.report.write(self.options.report_path)
+        return self.report
+
+    def _run_steps(self, context: RunContext) -> None:
+        step = self.options.step
+        if step in ("up", "all"):
+            self._up(context, "up")
+        if step == "all" and self.report.error is None:
+            self._refresh(context)
+            self._up(context, "up_again")
+        if step == "refresh":
+            self._refresh(context)
+        if step in ("destroy", "all"):
+            self._destroy(context)
+
+    def _up(self, context: RunContext, label: str) -> None:
+        prior = self.workdir.load_all()
+        applier = ResourceApplier(
+            context.adapter,
+            context.dynamic,
+            context.link,
+            self.workdir,
+            prior,
+            context.console,
+        )
+        context.console.line(f"{label}: {len(prior)} resources in the state")
+        start = context.link.now()
+        evaluation = evaluate(applier, self.options.config, self.program)
+        seconds = context.link.now() - start
+        self.report.add_resources(label, evaluation.records.values())
+
+        if label == "up" and not prior:
+            self.report.simulated_deploy_seconds = seconds
+        self._record_critical_path()
+        if evaluation.error is not None:
+            context.checks[label] = f"fail: {evaluation.error}"
+            self.report.error = self.report.error or evaluation.error
+            return
+        context.checks[label] = self._up_result(label, evaluation.records, prior)
+        self.report.set_outputs(evaluation.outputs)
+        if label == "up":
+            context.checks.update(
+                checks.run_checks(self.verify(context, evaluation.outputs))
+            )
+
+    def _up_result(
+        self,
+        label: str,
+        records: Mapping[str, ResourceRecord],
+        prior: Mapping[str, ResourceRecord],
+    ) -> str:
+        if not prior:
+            return checks.PASS
+        changed = [
+            f"{r.name} {r.operation}"
+            for r in records.values()
+            if r.custom and r.operation not in ("same", "component")
+        ]
+        dropped = [prior[urn].name for urn in prior if urn not in records]
+        if changed or dropped:
+            details = changed + [f"{name} would be deleted" for name in dropped]
+            return f"fail: {label} was not a no-op: {', '.join(details)}"
+        return checks.PASS
+
+    def _record_critical_path(self) -> None:
+        records = self.workdir.load_all()
+        profile = dataclasses.asdict(PROFILES[self.options.profile])
+        path = DependencyGraph(records).critical_path(
+            profile_seconds(records.values(), profile)
+        )
+        self.report.critical_path_seconds = path.seconds
+        self.report.critical_path = [
+            records[urn].name
+            for urn in path.urns
+            if profile_seconds([records[urn]], profile)[urn]
+        ]
+
+    def _refresh(self, context: RunContext) -> None:
+        records = self.workdir.load_all()
+        context.console.line(f"refresh: {len(records)} resources in the state")
+        drift = []
+        for urn in DependencyGraph(records).creation_order():
+            record = records[urn]
+            if record.custom:
+                difference = self._refresh_one(context, record)
+                if difference:
+                    drift.append(f"{record.name}: {difference}")
+        self.report.add_resources(
+            "refresh", [r for r in records.values() if r.operation == "drift"]
+        )
+        context.checks["refresh"] = (
+            f"fail: drift in {'; '.join(drift)}" if drift else checks.PASS
+        )
+
+    def _refresh_one(self, context: RunContext, record: ResourceRecord) -> str:
+        with _slot(context, record), context.link.participant():
+            record.start = context.link.now()
+            if record.is_dynamic:
+                read = context.dynamic.read(
+                    record.urn,
+                    record.id,
+                    record.outputs,
+                    record.inputs,
+                    record.additional_secret_outputs,
+                )
+                difference = ", ".join(changed_keys(record.outputs, read.outputs))
+                record.outputs = read.outputs
+            else:
+                found = context.adapter.read(record.type, record.id, record.outputs)
+                difference = "gone from the emulator" if found is None else ""
+            record.end = context.link.now()
+
+        record.operation = "drift" if difference else "refresh"
+        self.workdir.save(record)
+        context.console.changed(record)
+        return difference
+
+    def _destroy(self, context: RunContext) -> None:
+        records = self.workdir.load_all()
+        try:
+            _refuse_protected(records)
+        except ProtectedResourceError as error:
+            context.checks["destroy"] = f"fail: {error}"
+            raise
+        context.console.line(f"destroy: {len(records)} resources in the state")
+        start = context.link.now()
+
+        destroyer = _Destroyer(context, self.workdir, records)
+        errors = destroyer.run()
+        self.report.simulated_destroy_seconds = context.link.now() - start
+        self.report.add_resources("destroy", destroyer.done)
+        self.report.remaining = remaining_with_dates(destroyer.left)
+        context.checks["destroy"] = (
+            f"fail: {'; '.join(errors)}" if errors else checks.PASS
+        )
+        context.checks.update(
+            checks.run_checks(checks.hourly_charges_check(context.adapter.context))
+        )
+        if errors:
+            self.report.error = self.report.error or errors[0]
+
+    @contextlib.contextmanager
+    def _emulator(self) -> Iterator[RunningEmulator]:
+        step, workdir = self.options.step, self.options.workdir
+        emulator = self._start_or_attach(step, workdir)
+        try:
+            if self.options.faults:
+                emulator.link.set_faults(_fault_body(self.options.faults))
+            yield emulator
+        finally:
+            if step in ("all", "destroy"):
+                emulator.stop()
+
+    def _start_or_attach(self, step: str, workdir: Path) -> RunningEmulator:
+        recorded = self.workdir.emulator_path.is_file()
+        if step == "all":
+            if recorded:
+                raise StateError(
+                    f"{workdir} has a background emulator from `--step up`; finish "
+                    "with `--step destroy` first, or use another --workdir"
+                )
+            _clear_state(self.workdir)
+            return InProcessEmulator(self.options.profile, workdir, self._region())
+        if step == "up" and not recorded:
+            if self.workdir.load_all():
+                raise StateError(
+                    f"{workdir} holds state but no emulator: what it describes is "
+                    f"gone. Delete {workdir} and run the rehearsal again"
+                )
+            return BackgroundEmulator.start(
+                self.options.profile, workdir, self.options.project_dir, self._region()
+            )
+        return BackgroundEmulator.attach(workdir)
+
+    def _region(self) -> str:
+        return self.options.config.get("aws:region") or "us-east-1"
+
+    @contextlib.contextmanager
+    def _context(self, link: EmulatorLink) -> Iterator[RunContext]:
+        env = link.env()
+        clock = HttpClock(env["FIPS_KEYSTORE_CLOCK_URL"])
+        console = Console(link)
+        dynamic = DynamicProviderServer(
+            env, self.options.project_dir, console.provider_log
+        )
+        with _environment(env):
+            dynamic.start()
+            try:
+                dynamic.configure(self.options.config.values)
+                adapter = AwsAdapter(env, clock, _ConsoleLog(console))
+                yield RunContext(
+                    link,
+                    adapter,
+                    dynamic,
+                    console,
+                    self.workdir,
+                    clock,
+                    self.report.checks,
+                )
+            finally:
+                dynamic.stop()
+
+
+@dataclass
+class LeftBehind:
+    """A resource destroy did not remove: retained, or waiting out a deletion window."""
+
+    record: ResourceRecord
+    state: str
+    until: str | None = None
+
+
+class _Destroyer:
+    """Deletes resources in reverse dependency order, independent ones at once."""
+
+    def __init__(
+        self, context: RunContext, workdir: Workdir, records: dict[str, ResourceRecord]
+    ) -> None:
+        self.context = context
+        self.workdir = workdir
+        self.records = records
+        self.graph = DependencyGraph(records)
+        self.done: list[ResourceRecord] = []
+        self.left: list[LeftBehind] = []
+        self.errors: list[str] = []
+        self.failed: set[str] = set()
+
+    def run(self) -> list[str]:
+        """Delete everything deletable; return the errors met."""
+        pending = set(self.records)
+        running: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=DESTROY_WORKERS) as pool:
+            while True:
+                for urn in self._ready(pending, running):
+                    pending.discard(urn)
+                    running[pool.submit(self._delete, self.records[urn])] = urn
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._settle(running.pop(future), future)
+        return self.errors
+
+    def _ready(
+        self, pending: set[str], running: Mapping[Future[None], str]
+    ) -> list[str]:
+        # A resource goes once nothing that needs it is pending, running or failed.
+        blocked = pending | set(running.values()) | self.failed
+        return sorted(u for u in pending if not self.graph.dependents(u) & blocked)
+
+    def _settle(self, urn: str, future: Future[None]) -> None:
+        error = future.exception()
+        if error is None:
+            return
+        record = self.records[urn]
+        record.operation = "failed"
+        self.context.console.changed(record)
+        self.errors.append(f"{record.type} {record.name} ({record.id}): {error}")
+        self.failed.add(urn)
+
+    def _delete(self, record: ResourceRecord) -> None:
+        if not record.custom:
+            self.workdir.remove(record.urn)
+            return
+        if record.retain_on_delete:
+            record.operation = "retain"
+            self.left.append(LeftBehind(record, "kept (retain_on_delete)"))
+        else:
+            self._delete_custom(record)
+        self.workdir.remove(record.urn)
+        self.done.append(record)
+        self.context.console.changed(record)
+
+    def _delete_custom(self, record: ResourceRecord) -> None:
+        context = self.context
+        with _slot(context, record), context.link.participant():
+            record.start = context.link.now()
+            if record.is_dynamic:
+                context.dynamic.delete(
+                    record.urn, record.id, record.outputs, record.inputs
+                )
+                record.operation = "delete"
+            else:
+                deletion = context.adapter.delete(
+                    record.type, record.id, record.outputs
+                )
+                record.operation = (
+                    "delete" if deletion.state == "deleted" else deletion.state
+                )
+                if deletion.until:
+                    self.left.append(LeftBehind(record, deletion.state, deletion.until))
+            record.end = context.link.now()
+
+
+def fips_keystore_checks(config: RehearsalConfig) -> Verify:
+    """The checks of the fips-keystore stack after up (see rehearsal.engine.checks)."""
+
+    def verify(
+        context: RunContext, outputs: Mapping[str, Any]
+    ) -> dict[str, Callable[[], None]]:
+        from components.stack import OUTPUT_NAMES
+
+        hsm_count = int(config.get("hsmCount") or 2)
+        return checks.deployment_checks(
+            context.adapter.context,
+            outputs,
+            OUTPUT_NAMES,
+            hsm_count,
+            "kmsuser",
+            context.clock,
+        )
+
+    return verify
+
+
+def remaining_with_dates(left: list[LeftBehind]) -> list[dict[str, Any]]:
+    """What destroy left in the account, each with the date it can or will go.
+
+    A retained key store record can go once the last of its keys is deleted.
+    """
+    key_dates = [
+        item.until for item in left if item.record.type == KEY_TYPE and item.until
+    ]
+    entries = []
+    for item in left:
+        record = item.record
+        entry: dict[str, Any] = {
+            "type": record.type,
+            "name": record.name,
+            "id": record.id,
+        }
+        entry.update(state=item.state, until=item.until)
+        if record.type == KEY_STORE_TYPE and item.until is None:
+            entry.update(
+                delete_after=max(key_dates, default=None),
+                how="aws kms delete-custom-key-store --custom-key-store-id "
+                f"{record.id}",
+            )
+        entries.append(entry)
+    return entries
+
+
+class _ConsoleLog:
+    """`pulumi.log`-shaped sink for the adapter's waits: progress to the console."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def info(self, msg: str) -> None:
+        self.console.line(f"  . {msg}")
+
+
+def _slot(context: RunContext, record: ResourceRecord) -> Any:
+    return context.dynamic.slot() if record.is_dynamic else contextlib.nullcontext()
+
+
+def _refuse_protected(records: Mapping[str, ResourceRecord]) -> None:
+    protected = [
+        f"{r.type} {r.name}" for r in records.values() if r.custom and r.protect
+    ]
+    if protected:
+        raise ProtectedResourceError(
+            f"destroy stopped before touching anything: {', '.join(protected)} "
+            "are protected (deleting a KMS key makes its data unreadable forever). "
+            "To opt in, run `pulumi config set protectKeys false` then `pulumi up` "
+            "(for a rehearsal: set fips-keystore:protectKeys: false in the config, "
+            "run `--step up`, then `--step destroy`)"
+        )
+
+
+def _fault_body(spec: str) -> dict[str, Any]:
+    try:
+        plan = FaultPlan.from_spec(spec)
+    except FaultSpecError as error:
+        raise RehearsalError(f"--faults {spec!r}: {error}") from error
+    return plan.to_dict()
+
+
+def _clear_state(workdir: Workdir) -> None:
+    # `--step all` starts a fresh emulator: state from an earlier run describes
+    # resources that no longer exist anywhere.
+    shutil.rmtree(workdir.state_dir, ignore_errors=True)
+    workdir.state_dir.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,118 @@
+"""The engine end to end on a small program: up, refresh, up again, destroy."""
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rehearsal.engine.config import RehearsalConfig
+from rehearsal.engine.runner import Rehearsal, RehearsalOptions, RunContext
+from tests.rehearsal.sample_program import sample_program
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def note_checks(directory: Path) -> Callable[..., dict[str, Callable[[], None]]]:
+    def verify(
+        _context: RunContext, outputs: Mapping[str, Any]
+    ) -> dict[str, Callable[[], None]]:
+        def note_written() -> None:
+            if (directory / "n").read_text() != "hello":
+                raise ValueError("note n does not hold the text")
+
+        return {"note_written": note_written}
+
+    return verify
+
+
+def rehearse(tmp_path: Path, **program_options: Any) -> dict[str, Any]:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    config = RehearsalConfig("test", tmp_path / "config.yaml", {}, frozenset())
+    options = RehearsalOptions(
+        project_dir=PROJECT_DIR,
+        config=config,
+        workdir=tmp_path / "work",
+        report_path=tmp_path / "report.json",
+        program=sample_program(str(notes), **program_options),
+        verify=note_checks(notes),
+    )
+    Rehearsal(options).run()
+    return json.loads(options.report_path.read_text())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return rehearse(tmp_path_factory.mktemp("all"))
+
+
+def test_all_on_sample_program_passes_every_check(report: dict[str, Any]) -> None:
+    assert report["error"] is None
+    assert report["checks"] == {
+        "up": "pass",
+        "note_written": "pass",
+        "refresh": "pass",
+        "up_again": "pass",
+        "destroy": "pass",
+        "no_hourly_charges_left": "pass",
+    }
+
+
+def test_all_report_replaces_secret_outputs(report: dict[str, Any]) -> None:
+    assert report["outputs"]["token"] == "[secret]"
+    assert report["outputs"]["noteLength"] == 5
+    assert report["outputs"]["subnetId"].startswith("subnet-")
+
+
+def test_all_report_lists_each_operation(report: dict[str, Any]) -> None:
+    operations = {(r["step"], r["name"]): r["operation"] for r in report["resources"]}
+
+    assert operations[("up", "note")] == "create"
+    assert operations[("up_again", "note")] == "same"
+    assert operations[("destroy", "key")] == "pending deletion"
+    assert operations[("destroy", "note")] == "delete"
+
+
+def test_all_report_lists_key_pending_deletion(report: dict[str, Any]) -> None:
+    remaining = report["destroy"]["remaining"]
+
+    assert [(item["name"], item["state"]) for item in remaining] == [
+        ("key", "pending deletion")
+    ]
+    assert datetime.fromisoformat(remaining[0]["until"]).year >= 2026
+
+
+def test_all_report_has_every_field(report: dict[str, Any]) -> None:
+    fields = {
+        "stack",
+        "profile",
+        "note",
+        "outputs",
+        "resources",
+        "checks",
+        "simulated_deploy_seconds",
+        "simulated_destroy_seconds",
+        "critical_path_seconds",
+        "api_calls",
+        "throttled_calls",
+        "destroy",
+        "error",
+        "real_seconds",
+    }
+
+    assert fields <= set(report)
+    assert report["api_calls"]["kms"]["CreateKey"] == 1
+    assert "simulated" in report["note"]
+
+
+def test_destroy_with_protected_key_stops_before_deleting(tmp_path: Path) -> None:
+    report = rehearse(tmp_path, protect_key=True)
+
+    assert report["checks"]["up"] == "pass"
+    assert report["checks"]["destroy"] == f"fail: {report['error']}"
+    assert "aws:kms/key:Key key are protected" in report["error"]
+    assert "pulumi config set protectKeys false" in report["error"]
+    assert (tmp_path / "notes" / "n").exists()
