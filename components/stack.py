@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+import cost_estimate
 from components.hsm_cluster import HsmCluster
 from components.key_store import KeyStore
 from components.network import Network
@@ -38,6 +39,7 @@ def build(config: StackConfig) -> dict[str, Any]:
     The key store outputs are None when `createKeyStore` is false.
     """
     region = aws.get_region_output().region
+    region.apply(lambda name: announce_cost(config, name))
     network = Network("network", config)
     cluster = HsmCluster("cluster", config, network, region)
     key_store = (
@@ -65,3 +67,26 @@ def build(config: StackConfig) -> dict[str, Any]:
             cluster.customer_ca.private_key_pem
         )
     return outputs
+
+
+def announce_cost(config: StackConfig, region: str) -> None:
+    """Print the stack's estimated hourly and monthly cost (preview and up)."""
+    if config.hsm_type in cost_estimate.RETIRED_HSM_TYPES:
+        pulumi.log.info(f"Cost estimate: no price for {config.hsm_type} is kept.")
+        return
+
+    try:
+        estimate = cost_estimate.estimate(
+            config.hsm_type,
+            config.hsm_count,
+            config.instance_type,
+            nat_gateways=1 if config.creates_network else 0,
+            region=region,
+            key_store=config.create_key_store,
+        )
+    except ValueError as error:
+        # An estimate must never stop a deployment: a type missing from the
+        # price table only loses the estimate.
+        pulumi.log.info(f"Cost estimate unavailable: {error}")
+        return
+    pulumi.log.info("\n".join(estimate.lines()))
