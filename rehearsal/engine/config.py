@@ -87,7 +87,11 @@ def _read_config_section(path: Path) -> dict[str, Any]:
             "another one with --config-file"
         ) from error
 
-    section = document.get("config", {}) if isinstance(document, dict) else None
+    # An empty file is a stack with every default; other keys without config:
+    # mean the file is not shaped like Pulumi.<stack>.yaml.
+    if not isinstance(document, dict):
+        document = {"": document}
+    section = document.get("config", {} if not document else None)
     if not isinstance(section, dict):
         raise ConfigFileError(
             f"config file {path} has no config: mapping; write the values as "

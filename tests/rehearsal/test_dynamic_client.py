@@ -1,5 +1,6 @@
 """The gRPC client drives a real `python -m pulumi.dynamic` server, call by call."""
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,28 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 URN = "urn:pulumi:test::fips-keystore::pulumi-python:dynamic:Resource::note"
 
 
+class LogLines:
+    """Collects provider stderr lines; lets a test wait for one to arrive."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._arrived = threading.Condition()
+
+    def append(self, line: str) -> None:
+        with self._arrived:
+            self.lines.append(line)
+            self._arrived.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 10.0) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(
+                lambda: any(text in line for line in self.lines), timeout
+            )
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[DynamicProviderServer, list[str]]]:
-    lines: list[str] = []
+def server() -> Iterator[tuple[DynamicProviderServer, LogLines]]:
+    lines = LogLines()
     server = DynamicProviderServer({}, PROJECT_DIR, lines.append)
     server.start()
     server.configure({"fips-keystore:hsmCount": "2"})
@@ -131,9 +151,7 @@ def test_provider_log_lines_reach_callback(server, tmp_path: Path) -> None:
     client, lines = server
     client.create(URN, client.check(URN, {}, note_inputs(tmp_path, "i", "x")))
 
-    client.configure({})  # one more round trip gives the stderr thread time
-
-    assert any("note i: written" in line for line in lines)
+    assert lines.wait_for("info: note i: written")
 
 
 def test_provider_module_of_pickled_provider_names_class_module() -> None:
