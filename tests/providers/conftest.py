@@ -121,3 +121,173 @@ def captured_output(
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[pytest.CaptureFixture[str]]:
     yield capsys
+
+
+@dataclass
+class Chain:
+    """What the fixtures built so far: ids, addresses and provider outputs."""
+
+    emulator: Emulator
+    cluster_id: str
+    hsm_id: str
+    hsm_ip: str
+    instance_id: str = ""
+    secrets: Secrets | None = None
+    ca: dict[str, Any] | None = None
+    signing: dict[str, Any] | None = None
+    hsm_ips: list[str] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        reply = boto3.client("cloudhsmv2").describe_clusters(
+            Filters={"clusterIds": [self.cluster_id]}
+        )
+        return dict(reply["Clusters"][0])
+
+    def state(self) -> str:
+        return str(self.describe()["State"])
+
+
+def create_cluster(subnet_ids: list[str]) -> str:
+    reply = boto3.client("cloudhsmv2").create_cluster(
+        HsmType="hsm2m.medium", Mode="FIPS", SubnetIds=subnet_ids
+    )
+    return str(reply["Cluster"]["ClusterId"])
+
+
+def add_hsm(emulator: Emulator, cluster_id: str, zone: str) -> dict[str, Any]:
+    """Create an HSM and let the simulated clock pass until it is ACTIVE."""
+    cloudhsm = boto3.client("cloudhsmv2")
+    hsm = cloudhsm.create_hsm(ClusterId=cluster_id, AvailabilityZone=zone)["Hsm"]
+    emulator.clock.advance(emulator.profile.hsm_create)
+    return dict(hsm)
+
+
+@pytest.fixture
+def new_cluster(emulator: Emulator, network: dict[str, str]) -> Chain:
+    """A cluster with its first HSM just requested (both still being created)."""
+    cluster_id = create_cluster(list(network.values()))
+    emulator.clock.advance(emulator.profile.cluster_create)
+    hsm = boto3.client("cloudhsmv2").create_hsm(
+        ClusterId=cluster_id, AvailabilityZone="us-east-1a"
+    )["Hsm"]
+    return Chain(emulator, cluster_id, hsm["HsmId"], hsm["EniIp"])
+
+
+@pytest.fixture
+def customer_ca() -> dict[str, Any]:
+    from providers.customer_ca import CustomerCaProvider
+
+    props = {
+        "common_name": "Rehearsal CA",
+        "organization": "fips-keystore tests",
+        "key_bits": 2048,
+        "validity_days": 365,
+    }
+    outs = CustomerCaProvider().create(props).outs
+    assert outs is not None
+    return outs
+
+
+def signing_inputs(chain: Chain, ca: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    cloudhsm = chain.emulator.cloudhsm
+    return {
+        "cluster_id": chain.cluster_id,
+        "hsm_id": chain.hsm_id,
+        "ca_certificate_pem": ca["certificate_pem"],
+        "ca_private_key_pem": ca["private_key_pem"],
+        "aws_root_certificate_pem": cloudhsm.aws_root_pem,
+        "manufacturer_root_certificate_pem": cloudhsm.manufacturer_root_pem,
+        "require_identity": True,
+        "validity_days": 365,
+        "timeout_seconds": 1800,
+        **extra,
+    }
+
+
+@pytest.fixture
+def signed_cluster(new_cluster: Chain, customer_ca: dict[str, Any]) -> Chain:
+    from providers.csr_signing import ClusterCsrSigningProvider
+
+    outs = ClusterCsrSigningProvider().create(signing_inputs(new_cluster, customer_ca))
+    new_cluster.ca = customer_ca
+    new_cluster.signing = outs.outs
+    return new_cluster
+
+
+def initialization_inputs(chain: Chain) -> dict[str, Any]:
+    assert chain.signing is not None and chain.ca is not None
+    return {
+        "cluster_id": chain.cluster_id,
+        "signed_certificate_pem": chain.signing["signed_certificate_pem"],
+        "trust_anchor_pem": chain.ca["certificate_pem"],
+        "timeout_seconds": 1800,
+    }
+
+
+@pytest.fixture
+def initialized_cluster(signed_cluster: Chain) -> Chain:
+    from providers.cluster_initialization import ClusterInitializationProvider
+
+    ClusterInitializationProvider().create(initialization_inputs(signed_cluster))
+    return signed_cluster
+
+
+@pytest.fixture
+def cluster_with_client(
+    initialized_cluster: Chain, admin_instance: str, secrets: Secrets
+) -> Chain:
+    initialized_cluster.instance_id = admin_instance
+    initialized_cluster.secrets = secrets
+    return initialized_cluster
+
+
+def activation_inputs(chain: Chain) -> dict[str, Any]:
+    assert chain.secrets is not None and chain.ca is not None
+    return {
+        "cluster_id": chain.cluster_id,
+        "instance_id": chain.instance_id,
+        "hsm_ip": chain.hsm_ip,
+        "trust_anchor_pem": chain.ca["certificate_pem"],
+        "admin_password_secret_arn": chain.secrets.admin_arn,
+        "timeout_seconds": 1800,
+    }
+
+
+@pytest.fixture
+def activated_cluster(cluster_with_client: Chain) -> Chain:
+    from providers.cluster_activation import ClusterActivationProvider
+
+    ClusterActivationProvider().create(activation_inputs(cluster_with_client))
+    cluster_with_client.hsm_ips = [cluster_with_client.hsm_ip]
+    return cluster_with_client
+
+
+def crypto_user_inputs(chain: Chain, **extra: Any) -> dict[str, Any]:
+    assert chain.secrets is not None
+    return {
+        "cluster_id": chain.cluster_id,
+        "instance_id": chain.instance_id,
+        "hsm_ips": list(chain.hsm_ips or [chain.hsm_ip]),
+        "username": "kmsuser",
+        "password_secret_arn": chain.secrets.kmsuser_arn,
+        "admin_password_secret_arn": chain.secrets.admin_arn,
+        "timeout_seconds": 1800,
+        **extra,
+    }
+
+
+@pytest.fixture
+def cluster_with_kmsuser(activated_cluster: Chain) -> Chain:
+    from providers.crypto_user import CryptoUserProvider
+
+    CryptoUserProvider().create(crypto_user_inputs(activated_cluster))
+    return activated_cluster
+
+
+@pytest.fixture
+def two_hsm_cluster(cluster_with_kmsuser: Chain) -> Chain:
+    """kmsuser made before the second HSM, so the clone carries it."""
+    chain = cluster_with_kmsuser
+    second = add_hsm(chain.emulator, chain.cluster_id, "us-east-1b")
+    chain.hsm_ips = [chain.hsm_ip, second["EniIp"]]
+    return chain
