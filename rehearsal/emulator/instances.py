@@ -107,7 +107,7 @@ class InstanceFleet:
                 self._launch_times[instance.id] = launched
 
     def _moto_instances(self) -> list[tuple[str, Any]]:
-        found = []
+        found: list[tuple[str, Any]] = []
         for region, backend in self._emulator_ec2_backends():
             found.extend((region, instance) for instance in backend.all_instances())
         return found
