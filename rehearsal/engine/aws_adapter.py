@@ -35,9 +35,19 @@ class Deletion:
 
 
 class AwsContext:
-    """boto3 clients bound to the emulator, and the waiting policy of the adapter."""
+    """boto3 clients bound to the emulator, and the waiting policy of the adapter.
 
-    def __init__(self, env: Mapping[str, str], clock: Clock, log: ProgressLog) -> None:
+    `durations` are the emulator's timing profile: a wait expects its operation to
+    take that long, so polling is tight around the simulated completion.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        clock: Clock,
+        log: ProgressLog,
+        durations: Mapping[str, float] | None = None,
+    ) -> None:
         self.region = env.get("AWS_REGION") or env.get(
             "AWS_DEFAULT_REGION", "us-east-1"
         )
@@ -51,6 +61,11 @@ class AwsContext:
         self._lock = threading.Lock()
         self.clock = clock
         self.log = log
+        self.durations = dict(durations or {})
+
+    def expected(self, operation: str, default: float) -> float:
+        """Expected seconds of a profile operation, or `default` without a profile."""
+        return float(self.durations.get(operation, default))
 
     def client(self, service: str) -> Any:
         """A client for `service`; boto3 clients may be shared between threads."""
@@ -111,8 +126,14 @@ def _invokes() -> dict[str, Callable[[AwsContext, Outputs], Outputs]]:
 class AwsAdapter:
     """Creates, reads and deletes pulumi-aws resources in the emulator."""
 
-    def __init__(self, env: Mapping[str, str], clock: Clock, log: ProgressLog) -> None:
-        self.context = AwsContext(env, clock, log)
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        clock: Clock,
+        log: ProgressLog,
+        durations: Mapping[str, float] | None = None,
+    ) -> None:
+        self.context = AwsContext(env, clock, log, durations)
         self._kinds = _registry()
         self._invokes = _invokes()
 

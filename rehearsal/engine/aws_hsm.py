@@ -46,7 +46,7 @@ def _create_cluster(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, O
         done=("UNINITIALIZED", "ACTIVE"),
         failed=("DEGRADED", "DELETED"),
         resource=f"CloudHSM cluster {cluster_id} ({name})",
-        expected_seconds=300,
+        expected_seconds=ctx.expected("cluster_create", 300),
         timeout_seconds=_HSM_WAIT_SECONDS,
     )
     return cluster_id, _read_cluster(ctx, cluster_id, inputs) or {}
@@ -84,7 +84,7 @@ def _delete_cluster(ctx: AwsContext, id_: str, _outputs: Outputs) -> Deletion:
         lambda: _cluster_state(ctx, id_),
         done=("DELETED",),
         resource=f"CloudHSM cluster {id_}",
-        expected_seconds=180,
+        expected_seconds=ctx.expected("cluster_delete", 180),
         timeout_seconds=_HSM_WAIT_SECONDS,
     )
     return Deletion()
@@ -129,7 +129,7 @@ def _create_hsm(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outpu
         done=("ACTIVE",),
         failed=("DEGRADED", "DELETED"),
         resource=f"HSM {hsm_id} ({name})",
-        expected_seconds=720,
+        expected_seconds=ctx.expected("hsm_create", 720),
         timeout_seconds=_HSM_WAIT_SECONDS,
     )
     return hsm_id, _read_hsm(ctx, hsm_id, inputs) or {}
@@ -157,7 +157,7 @@ def _delete_hsm(ctx: AwsContext, id_: str, outputs: Outputs) -> Deletion:
         lambda: _hsm_state(ctx, cluster_id, id_),
         done=("DELETED",),
         resource=f"HSM {id_}",
-        expected_seconds=300,
+        expected_seconds=ctx.expected("hsm_delete", 300),
         timeout_seconds=_HSM_WAIT_SECONDS,
     )
     return Deletion()

@@ -1,6 +1,7 @@
 """`python -m rehearsal`: rehearse the whole stack against the local AWS emulator."""
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +35,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the rehearsal; exit 0 only when every step and check passed."""
     arguments = parse_arguments(argv)
+    # The in-process emulator's HTTP server would log every request.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         options = _options(arguments)
     except RehearsalError as error:

@@ -15,7 +15,8 @@ _VERBS = {
     "pending deletion": ("-", "scheduled for deletion"),
     "scheduled for deletion": ("-", "scheduled for deletion"),
     "left with its secret": ("-", "deleted with its secret"),
-    "drift": ("~", "differs from the state"),
+    "drift": ("~", "drifted: its inputs are no longer true"),
+    "refreshed": ("~", "outputs refreshed"),
     "failed": ("!", "failed"),
 }
 
@@ -47,8 +48,8 @@ class Console:
 
 
 def display_type(record: ResourceRecord) -> str:
-    """The type as people know it: the provider module for dynamic resources."""
-    if record.is_dynamic and record.provider_module:
+    """The type as people know it: the provider module for unnamed dynamic ones."""
+    if record.type == "pulumi-python:dynamic:Resource" and record.provider_module:
         return f"dynamic:{record.provider_module}"
     return record.type
 

@@ -22,6 +22,9 @@ from typing import Any, Protocol
 from rehearsal.engine.errors import EmulatorError
 
 _START_DEADLINE_SECONDS = 30.0
+# The program attaches AWS managed policies (AmazonSSMManagedInstanceCore); moto
+# knows them only when asked to load them when its IAM backend starts.
+MANAGED_POLICIES_VARIABLE = "MOTO_IAM_LOAD_MANAGED_POLICIES"
 
 
 class EmulatorLink:
@@ -99,6 +102,7 @@ class RunningEmulator(Protocol):
     """What the engine needs from an emulator it started."""
 
     link: EmulatorLink
+    profile: str
 
     def stop(self) -> None: ...
 
@@ -110,22 +114,32 @@ class InProcessEmulator:
         from rehearsal.emulator import Emulator
 
         (workdir / "emulator").mkdir(parents=True, exist_ok=True)
+        self._saved_variable = os.environ.get(MANAGED_POLICIES_VARIABLE)
+        os.environ[MANAGED_POLICIES_VARIABLE] = "true"
         self._emulator = Emulator(profile, workdir / "emulator", region=region)
         self._emulator.start()
         self.link = EmulatorLink(self._emulator.url, region)
+        self.profile = profile
 
     def stop(self) -> None:
         """Stop the emulator's server."""
         self._emulator.stop()
+        if self._saved_variable is None:
+            os.environ.pop(MANAGED_POLICIES_VARIABLE, None)
+        else:
+            os.environ[MANAGED_POLICIES_VARIABLE] = self._saved_variable
 
 
 class BackgroundEmulator:
     """`python -m rehearsal.emulator` in its own process, recorded in the workdir."""
 
-    def __init__(self, record: Path, pid: int, link: EmulatorLink) -> None:
+    def __init__(
+        self, record: Path, pid: int, link: EmulatorLink, profile: str
+    ) -> None:
         self.record = record
         self.pid = pid
         self.link = link
+        self.profile = profile
 
     @classmethod
     def start(
@@ -138,6 +152,7 @@ class BackgroundEmulator:
             [sys.executable, "-m", "rehearsal.emulator", "--port", str(port)]
             + ["--profile", profile, "--region", region],
             cwd=project_dir,
+            env={**os.environ, MANAGED_POLICIES_VARIABLE: "true"},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -147,8 +162,8 @@ class BackgroundEmulator:
 
         record = workdir / "emulator.json"
         details = {"pid": process.pid, "url": link.url, "region": region}
-        record.write_text(json.dumps(details))
-        return cls(record, process.pid, link)
+        record.write_text(json.dumps({**details, "profile": profile}))
+        return cls(record, process.pid, link, profile)
 
     @classmethod
     def attach(cls, workdir: Path) -> "BackgroundEmulator":
@@ -169,7 +184,7 @@ class BackgroundEmulator:
                 f"{details['url']}) is not running, so what `--step up` created is "
                 f"gone. Delete {workdir} and run `python -m rehearsal --step all`"
             )
-        return cls(record, int(details["pid"]), link)
+        return cls(record, int(details["pid"]), link, details["profile"])
 
     def stop(self) -> None:
         """Stop the background emulator and forget it."""

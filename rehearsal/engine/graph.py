@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 from rehearsal.engine.state import ResourceRecord
 
-# Which timing-profile operations a resource waits for, by resource kind. A dynamic
-# resource's kind is the module of its provider (see dynamic_client.provider_module).
+# Which timing-profile operations a resource waits for, by type; a dynamic resource
+# is also known by its provider's module (see dynamic_client.provider_module).
 _PROFILE_OPERATIONS: dict[str, tuple[str, ...]] = {
     "aws:cloudhsmv2/cluster:Cluster": ("cluster_create",),
     "aws:cloudhsmv2/hsm:Hsm": ("hsm_create",),
     "aws:ec2/instance:Instance": ("instance_ssm_online", "client_install"),
+    "pulumi-python:dynamic:ClusterInitialization": ("cluster_initialize",),
+    "pulumi-python:dynamic:KeyStoreConnection": ("key_store_connect",),
     "providers.cluster_initialization": ("cluster_initialize",),
     "providers.key_store_connection": ("key_store_connect",),
 }
@@ -91,7 +93,8 @@ def profile_seconds(
     """AWS operation seconds each resource waits for under a timing profile."""
     seconds = {}
     for record in records:
-        kind = record.provider_module or record.type
-        operations = _PROFILE_OPERATIONS.get(kind, ())
+        operations = _PROFILE_OPERATIONS.get(
+            record.type, _PROFILE_OPERATIONS.get(record.provider_module, ())
+        )
         seconds[record.urn] = sum(float(profile[operation]) for operation in operations)
     return seconds

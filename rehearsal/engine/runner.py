@@ -97,7 +97,7 @@ class Rehearsal:
         """Run the requested step(s); write the report even when something fails."""
         started = time.monotonic()
         try:
-            with self._emulator() as emulator, self._context(emulator.link) as context:
+            with self._emulator() as emulator, self._context(emulator) as context:
                 self._run_steps(context)
                 self.report.set_calls(emulator.link.calls())
         except RehearsalError as error:
@@ -170,7 +170,7 @@ class Rehearsal:
 
     def _record_critical_path(self) -> None:
         records = self.workdir.load_all()
-        profile = dataclasses.asdict(PROFILES[self.options.profile])
+        profile = _durations(self.report.profile)
         path = DependencyGraph(records).critical_path(
             profile_seconds(records.values(), profile)
         )
@@ -188,38 +188,57 @@ class Rehearsal:
         for urn in DependencyGraph(records).creation_order():
             record = records[urn]
             if record.custom:
-                difference = self._refresh_one(context, record)
-                if difference:
-                    drift.append(f"{record.name}: {difference}")
-        self.report.add_resources(
-            "refresh", [r for r in records.values() if r.operation == "drift"]
-        )
+                drift += [
+                    f"{record.name}: {d}" for d in self._refresh_one(context, record)
+                ]
+
+        touched = [r for r in records.values() if r.operation in ("drift", "refreshed")]
+        self.report.add_resources("refresh", touched)
         context.checks["refresh"] = (
             f"fail: drift in {'; '.join(drift)}" if drift else checks.PASS
         )
 
-    def _refresh_one(self, context: RunContext, record: ResourceRecord) -> str:
+    def _refresh_one(self, context: RunContext, record: ResourceRecord) -> list[str]:
+        """Read one resource; return its drift (gone, or inputs no longer true).
+
+        Outputs that are not inputs (a state the provider reports) may change
+        without drift: they are stored, as `pulumi refresh` would.
+        """
         with _slot(context, record), context.link.participant():
             record.start = context.link.now()
-            if record.is_dynamic:
-                read = context.dynamic.read(
-                    record.urn,
-                    record.id,
-                    record.outputs,
-                    record.inputs,
-                    record.additional_secret_outputs,
-                )
-                difference = ", ".join(changed_keys(record.outputs, read.outputs))
-                record.outputs = read.outputs
-            else:
-                found = context.adapter.read(record.type, record.id, record.outputs)
-                difference = "gone from the emulator" if found is None else ""
+            drift, changed_outputs = self._read_back(context, record)
             record.end = context.link.now()
 
-        record.operation = "drift" if difference else "refresh"
+        record.operation = "drift" if drift else "refreshed" if changed_outputs else ""
         self.workdir.save(record)
         context.console.changed(record)
-        return difference
+        return drift
+
+    def _read_back(
+        self, context: RunContext, record: ResourceRecord
+    ) -> tuple[list[str], list[str]]:
+        if not record.is_dynamic:
+            found = context.adapter.read(record.type, record.id, record.outputs)
+            return (["gone from the emulator"] if found is None else []), []
+
+        read = context.dynamic.read(
+            record.urn,
+            record.id,
+            record.outputs,
+            record.inputs,
+            record.additional_secret_outputs,
+        )
+        changed = changed_keys(record.outputs, read.outputs)
+        inputs_now = read.inputs if read.inputs is not None else read.outputs
+        drift = [
+            f"{key} changed"
+            for key in changed_keys(record.inputs, inputs_now)
+            if key in record.inputs and (read.inputs is not None or key in changed)
+        ]
+        if not read.id:
+            drift.append("gone (read returned no id)")
+        record.outputs = read.outputs
+        return drift, changed
 
     def _destroy(self, context: RunContext) -> None:
         records = self.workdir.load_all()
@@ -282,7 +301,9 @@ class Rehearsal:
         return self.options.config.get("aws:region") or "us-east-1"
 
     @contextlib.contextmanager
-    def _context(self, link: EmulatorLink) -> Iterator[RunContext]:
+    def _context(self, emulator: RunningEmulator) -> Iterator[RunContext]:
+        link, profile = emulator.link, emulator.profile
+        self.report.profile = profile
         env = link.env()
         clock = HttpClock(env["FIPS_KEYSTORE_CLOCK_URL"])
         console = Console(link)
@@ -293,7 +314,8 @@ class Rehearsal:
             dynamic.start()
             try:
                 dynamic.configure(self.options.config.values)
-                adapter = AwsAdapter(env, clock, _ConsoleLog(console))
+                durations = _durations(profile)
+                adapter = AwsAdapter(env, clock, _ConsoleLog(console), durations)
                 yield RunContext(
                     link,
                     adapter,
@@ -472,6 +494,11 @@ def _refuse_protected(records: Mapping[str, ResourceRecord]) -> None:
             "(for a rehearsal: set fips-keystore:protectKeys: false in the config, "
             "run `--step up`, then `--step destroy`)"
         )
+
+
+def _durations(profile: str) -> dict[str, float]:
+    durations = dataclasses.asdict(PROFILES[profile])
+    return {key: float(value) for key, value in durations.items() if key != "name"}
 
 
 def _fault_body(spec: str) -> dict[str, Any]:

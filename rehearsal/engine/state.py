@@ -46,8 +46,12 @@ class ResourceRecord:
 
     @property
     def is_dynamic(self) -> bool:
-        """True for resources served by a Python dynamic provider."""
-        return self.type == "pulumi-python:dynamic:Resource"
+        """True for resources served by a Python dynamic provider.
+
+        Their type is `pulumi-python:dynamic:Resource`, or `...:dynamic:<Name>` when
+        the class names itself (`class X(Resource, name="X")`).
+        """
+        return self.type.startswith("pulumi-python:dynamic")
 
 
 class Workdir:
