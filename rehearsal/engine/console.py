@@ -24,9 +24,9 @@ _VERBS = {
 class Console:
     """Prints resource events and provider log lines, prefixed with simulated time."""
 
-    def __init__(self, link: EmulatorLink, stream: TextIO = sys.stdout) -> None:
+    def __init__(self, link: EmulatorLink, stream: TextIO | None = None) -> None:
         self.link = link
-        self.stream = stream
+        self.stream = stream or sys.stdout
         self.start = link.now()
         self._lock = threading.Lock()
 

@@ -248,6 +248,8 @@ class Rehearsal:
             context.checks["destroy"] = f"fail: {error}"
             raise
         context.console.line(f"destroy: {len(records)} resources in the state")
+        if self.report.critical_path_seconds is None:
+            self._record_critical_path()
         start = context.link.now()
 
         destroyer = _Destroyer(context, self.workdir, records)
