@@ -66,7 +66,7 @@ def iam_action(service: str, operation: str) -> str:
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement of a policy, its patterns already compiled."""
+    """One statement of a policy; its `condition` is kept but never evaluated."""
 
     sid: str
     effect: str
@@ -129,7 +129,7 @@ class Policy:
         default `*` is the resource of actions that have no resource-level
         permissions, and only a statement with Resource `*` matches it.
         """
-        _check_action(action, self.source)
+        _check_action(action, f"a question to {self.source}")
         if action.lower() in ACTIONS_WITHOUT_PERMISSION:
             return True
         applying = [s for s in self.statements if s.matches(action, resource)]
@@ -148,7 +148,7 @@ class Policy:
 
     def allows_somewhere(self, action: str) -> bool:
         """True when `action` is allowed on one of the resources the policy names."""
-        _check_action(action, self.source)
+        _check_action(action, f"a question to {self.source}")
         candidates = {
             resource
             for statement in self.statements

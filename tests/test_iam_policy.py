@@ -220,3 +220,8 @@ def test_iam_action_unknown_service_fails() -> None:
     assert "No IAM action prefix is known for AWS service 's3'" in message
     assert "operation 'PutObject'" in message
     assert "add it to iam_policy.SERVICE_PREFIXES" in message
+
+
+def test_allows_malformed_action_fails() -> None:
+    with pytest.raises(IamPolicyError, match=r"Action 'CreateKey' in a question to"):
+        policy(allow("kms:CreateKey")).allows("CreateKey")
