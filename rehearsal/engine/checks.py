@@ -19,8 +19,17 @@ from rehearsal.engine.aws_adapter import AwsContext
 from rehearsal.engine.errors import RehearsalError
 
 PASS = "pass"
-_CHECK_ERRORS = (ClientError, BotoCoreError, FipsKeystoreError, RehearsalError)
-_CHECK_ERRORS += (KeyError, ValueError, TypeError)
+# What a check may meet: AWS errors, the project's own, and outputs of the wrong
+# shape (a missing or empty output); anything else is a bug and propagates.
+_CHECK_ERRORS = (
+    ClientError,
+    BotoCoreError,
+    FipsKeystoreError,
+    RehearsalError,
+    KeyError,
+    ValueError,
+    TypeError,
+)
 _SAMPLE_PLAINTEXT = b"fips-keystore rehearsal"
 
 

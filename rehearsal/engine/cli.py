@@ -22,7 +22,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "AWS emulator: up, verify, refresh, up again, destroy. Times are simulated.",
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--stack", default="dev", help="reads Pulumi.<stack>.yaml")
+    source.add_argument("--stack", help="reads Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--config-file", type=Path, help="a file shaped like it")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="fast")
     parser.add_argument("--faults", default="", help="e.g. throttle=0.1,ssm=fail")
@@ -53,7 +53,7 @@ def _options(arguments: argparse.Namespace) -> RehearsalOptions:
     if arguments.config_file is not None:
         config = load_config_file(arguments.config_file, PROJECT_DIR)
     else:
-        config = load_stack_config(PROJECT_DIR, arguments.stack)
+        config = load_stack_config(PROJECT_DIR, arguments.stack or "dev")
 
     workdir = arguments.workdir or PROJECT_DIR / ".rehearsal" / config.stack
     return RehearsalOptions(

@@ -66,8 +66,8 @@ def _load(path: Path, project_dir: Path, stack: str) -> RehearsalConfig:
     declared = _project_declarations(project_dir)
     raw = _read_config_section(path)
 
-    values = {key: _default_value(decl) for key, decl in declared.items()}
-    values = {key: value for key, value in values.items() if value is not None}
+    defaults = {key: _default_value(decl) for key, decl in declared.items()}
+    values = {key: value for key, value in defaults.items() if value is not None}
     for key, value in raw.items():
         full_key = _full_key(key)
         _refuse_secure(full_key, value, path)

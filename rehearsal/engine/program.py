@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import pulumi
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -107,7 +107,7 @@ class ResourceApplier:
             self._require_supported(record)
         prior = self.prior.get(record.urn)
 
-        with self._slot(record), self.link.participant():
+        with resource_slot(self.dynamic, record), self.link.participant():
             record.start = self.link.now()
             if prior is None:
                 self._create(record, inputs)
@@ -117,9 +117,6 @@ class ResourceApplier:
 
     def _require_supported(self, record: ResourceRecord) -> None:
         self.adapter.require(record.type, record.name)
-
-    def _slot(self, record: ResourceRecord) -> Any:
-        return self.dynamic.slot() if record.is_dynamic else contextlib.nullcontext()
 
     def _create(self, record: ResourceRecord, inputs: dict[str, Any]) -> None:
         if record.is_dynamic:
@@ -232,6 +229,11 @@ class RehearsalMonitor(mocks.MockMonitor):
         )
 
 
+def resource_slot(dynamic: DynamicProviderServer, record: ResourceRecord) -> Any:
+    """A dynamic provider server thread for dynamic resources; nothing for others."""
+    return dynamic.slot() if record.is_dynamic else contextlib.nullcontext()
+
+
 def evaluate(
     applier: ResourceApplier,
     config: RehearsalConfig,
@@ -268,6 +270,10 @@ def _evaluate(
         monitor=monitor,
     )
     apply_config(config)
+    # Like pulumi.runtime.test: output tasks left by an earlier, failed evaluation
+    # belong to a closed event loop and must not be awaited by this one.
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
 
     exported: dict[str, Any] = {}
     try:

@@ -13,7 +13,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from rehearsal.engine import checks
 from rehearsal.engine.aws_adapter import AwsAdapter
 from rehearsal.engine.config import RehearsalConfig
 from rehearsal.engine.console import Console
+from rehearsal.engine.destroy import Destroyer, refuse_protected, remaining_with_dates
 from rehearsal.engine.dynamic_client import DynamicProviderServer
 from rehearsal.engine.emulator_link import (
     BackgroundEmulator,
@@ -43,14 +43,12 @@ from rehearsal.engine.program import (
     changed_keys,
     evaluate,
     main_program,
+    resource_slot,
 )
 from rehearsal.engine.report import Report
 from rehearsal.engine.state import ResourceRecord, Workdir
 
 STEPS = ("up", "refresh", "destroy", "all")
-DESTROY_WORKERS = 16
-KEY_TYPE = "aws:kms/key:Key"
-KEY_STORE_TYPE = "aws:kms/customKeyStore:CustomKeyStore"
 
 Verify = Callable[["RunContext", Mapping[str, Any]], dict[str, Callable[[], None]]]
 
@@ -204,7 +202,7 @@ class Rehearsal:
         Outputs that are not inputs (a state the provider reports) may change
         without drift: they are stored, as `pulumi refresh` would.
         """
-        with _slot(context, record), context.link.participant():
+        with resource_slot(context.dynamic, record), context.link.participant():
             record.start = context.link.now()
             drift, changed_outputs = self._read_back(context, record)
             record.end = context.link.now()
@@ -243,7 +241,7 @@ class Rehearsal:
     def _destroy(self, context: RunContext) -> None:
         records = self.workdir.load_all()
         try:
-            _refuse_protected(records)
+            refuse_protected(records)
         except ProtectedResourceError as error:
             context.checks["destroy"] = f"fail: {error}"
             raise
@@ -252,7 +250,7 @@ class Rehearsal:
             self._record_critical_path()
         start = context.link.now()
 
-        destroyer = _Destroyer(context, self.workdir, records)
+        destroyer = Destroyer(context, self.workdir, records)
         errors = destroyer.run()
         self.report.simulated_destroy_seconds = context.link.now() - start
         self.report.add_resources("destroy", destroyer.done)
@@ -331,97 +329,6 @@ class Rehearsal:
                 dynamic.stop()
 
 
-@dataclass
-class LeftBehind:
-    """A resource destroy did not remove: retained, or waiting out a deletion window."""
-
-    record: ResourceRecord
-    state: str
-    until: str | None = None
-
-
-class _Destroyer:
-    """Deletes resources in reverse dependency order, independent ones at once."""
-
-    def __init__(
-        self, context: RunContext, workdir: Workdir, records: dict[str, ResourceRecord]
-    ) -> None:
-        self.context = context
-        self.workdir = workdir
-        self.records = records
-        self.graph = DependencyGraph(records)
-        self.done: list[ResourceRecord] = []
-        self.left: list[LeftBehind] = []
-        self.errors: list[str] = []
-        self.failed: set[str] = set()
-
-    def run(self) -> list[str]:
-        """Delete everything deletable; return the errors met."""
-        pending = set(self.records)
-        running: dict[Future[None], str] = {}
-        with ThreadPoolExecutor(max_workers=DESTROY_WORKERS) as pool:
-            while True:
-                for urn in self._ready(pending, running):
-                    pending.discard(urn)
-                    running[pool.submit(self._delete, self.records[urn])] = urn
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._settle(running.pop(future), future)
-        return self.errors
-
-    def _ready(
-        self, pending: set[str], running: Mapping[Future[None], str]
-    ) -> list[str]:
-        # A resource goes once nothing that needs it is pending, running or failed.
-        blocked = pending | set(running.values()) | self.failed
-        return sorted(u for u in pending if not self.graph.dependents(u) & blocked)
-
-    def _settle(self, urn: str, future: Future[None]) -> None:
-        error = future.exception()
-        if error is None:
-            return
-        record = self.records[urn]
-        record.operation = "failed"
-        self.context.console.changed(record)
-        self.errors.append(f"{record.type} {record.name} ({record.id}): {error}")
-        self.failed.add(urn)
-
-    def _delete(self, record: ResourceRecord) -> None:
-        if not record.custom:
-            self.workdir.remove(record.urn)
-            return
-        if record.retain_on_delete:
-            record.operation = "retain"
-            self.left.append(LeftBehind(record, "kept (retain_on_delete)"))
-        else:
-            self._delete_custom(record)
-        self.workdir.remove(record.urn)
-        self.done.append(record)
-        self.context.console.changed(record)
-
-    def _delete_custom(self, record: ResourceRecord) -> None:
-        context = self.context
-        with _slot(context, record), context.link.participant():
-            record.start = context.link.now()
-            if record.is_dynamic:
-                context.dynamic.delete(
-                    record.urn, record.id, record.outputs, record.inputs
-                )
-                record.operation = "delete"
-            else:
-                deletion = context.adapter.delete(
-                    record.type, record.id, record.outputs
-                )
-                record.operation = (
-                    "delete" if deletion.state == "deleted" else deletion.state
-                )
-                if deletion.until:
-                    self.left.append(LeftBehind(record, deletion.state, deletion.until))
-            record.end = context.link.now()
-
-
 def fips_keystore_checks(config: RehearsalConfig) -> Verify:
     """The checks of the fips-keystore stack after up (see rehearsal.engine.checks)."""
 
@@ -443,33 +350,6 @@ def fips_keystore_checks(config: RehearsalConfig) -> Verify:
     return verify
 
 
-def remaining_with_dates(left: list[LeftBehind]) -> list[dict[str, Any]]:
-    """What destroy left in the account, each with the date it can or will go.
-
-    A retained key store record can go once the last of its keys is deleted.
-    """
-    key_dates = [
-        item.until for item in left if item.record.type == KEY_TYPE and item.until
-    ]
-    entries = []
-    for item in left:
-        record = item.record
-        entry: dict[str, Any] = {
-            "type": record.type,
-            "name": record.name,
-            "id": record.id,
-        }
-        entry.update(state=item.state, until=item.until)
-        if record.type == KEY_STORE_TYPE and item.until is None:
-            entry.update(
-                delete_after=max(key_dates, default=None),
-                how="aws kms delete-custom-key-store --custom-key-store-id "
-                f"{record.id}",
-            )
-        entries.append(entry)
-    return entries
-
-
 class _ConsoleLog:
     """`pulumi.log`-shaped sink for the adapter's waits: progress to the console."""
 
@@ -478,24 +358,6 @@ class _ConsoleLog:
 
     def info(self, msg: str) -> None:
         self.console.line(f"  . {msg}")
-
-
-def _slot(context: RunContext, record: ResourceRecord) -> Any:
-    return context.dynamic.slot() if record.is_dynamic else contextlib.nullcontext()
-
-
-def _refuse_protected(records: Mapping[str, ResourceRecord]) -> None:
-    protected = [
-        f"{r.type} {r.name}" for r in records.values() if r.custom and r.protect
-    ]
-    if protected:
-        raise ProtectedResourceError(
-            f"destroy stopped before touching anything: {', '.join(protected)} "
-            "are protected (deleting a KMS key makes its data unreadable forever). "
-            "To opt in, run `pulumi config set protectKeys false` then `pulumi up` "
-            "(for a rehearsal: set fips-keystore:protectKeys: false in the config, "
-            "run `--step up`, then `--step destroy`)"
-        )
 
 
 def _durations(profile: str) -> dict[str, float]:

@@ -10,7 +10,7 @@ from tests.rehearsal.sample_providers import Note
 
 
 def sample_program(
-    directory: str, protect_key: bool = False, text: str = "hello"
+    directory: str, protect_key: bool = False, with_bucket: bool = False
 ) -> Callable[[], Mapping[str, Any]]:
     """The program: network bits, a secret fed by a dynamic resource, a key."""
 
@@ -26,7 +26,11 @@ def sample_program(
         group = aws.ec2.SecurityGroup("group", vpc_id=vpc.id, description="sample")
         note = Note(
             "note",
-            {"directory": directory, "title": "n", "text": pulumi.Output.secret(text)},
+            {
+                "directory": directory,
+                "title": "n",
+                "text": pulumi.Output.secret("hello"),
+            },
             pulumi.ResourceOptions(depends_on=[group]),
         )
         secret = aws.secretsmanager.Secret("secret", recovery_window_in_days=0)
@@ -39,6 +43,8 @@ def sample_program(
             opts=pulumi.ResourceOptions(protect=protect_key),
         )
         aws.kms.Alias("alias", name="alias/sample", target_key_id=key.key_id)
+        if with_bucket:
+            aws.s3.Bucket("logs", opts=pulumi.ResourceOptions(depends_on=[note]))
         return {
             "subnetId": subnet.id,
             "noteLength": note.length,

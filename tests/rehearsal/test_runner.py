@@ -28,7 +28,9 @@ def note_checks(directory: Path) -> Callable[..., dict[str, Callable[[], None]]]
     return verify
 
 
-def rehearse(tmp_path: Path, **program_options: Any) -> dict[str, Any]:
+def rehearse(
+    tmp_path: Path, faults: str = "", **program_options: Any
+) -> dict[str, Any]:
     notes = tmp_path / "notes"
     notes.mkdir()
     config = RehearsalConfig("test", tmp_path / "config.yaml", {}, frozenset())
@@ -39,6 +41,7 @@ def rehearse(tmp_path: Path, **program_options: Any) -> dict[str, Any]:
         report_path=tmp_path / "report.json",
         program=sample_program(str(notes), **program_options),
         verify=note_checks(notes),
+        faults=faults,
     )
     Rehearsal(options).run()
     return json.loads(options.report_path.read_text())
@@ -116,3 +119,30 @@ def test_destroy_with_protected_key_stops_before_deleting(tmp_path: Path) -> Non
     assert "aws:kms/key:Key key are protected" in report["error"]
     assert "pulumi config set protectKeys false" in report["error"]
     assert (tmp_path / "notes" / "n").exists()
+
+
+def test_all_with_unknown_type_fails_naming_it_and_cleans_up(tmp_path: Path) -> None:
+    report = rehearse(tmp_path, with_bucket=True)
+
+    assert report["error"].startswith("aws:s3/bucket:Bucket logs: resource logs")
+    assert "which the rehearsal cannot apply" in report["error"]
+    assert report["checks"]["up"] == f"fail: {report['error']}"
+    assert report["checks"]["destroy"] == "pass"
+    assert not (tmp_path / "notes" / "n").exists()
+
+
+def test_all_with_throttling_retries_and_counts_throttled_calls(
+    tmp_path: Path,
+) -> None:
+    report = rehearse(tmp_path, faults="throttle=0.2")
+
+    assert report["error"] is None
+    assert report["throttled_calls"] > 0
+    assert set(report["checks"].values()) == {"pass"}
+
+
+def test_all_with_bad_fault_spec_fails_naming_it(tmp_path: Path) -> None:
+    report = rehearse(tmp_path, faults="earthquake=1")
+
+    assert report["error"].startswith("--faults 'earthquake=1': ")
+    assert "allowed: throttle=<0..1>" in report["error"]
