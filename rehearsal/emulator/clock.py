@@ -54,6 +54,8 @@ class SimulatedClock:
                 self._condition.wait()
 
             del self._wake_times[ticket]
+            # The sleepers left behind may now meet the rule on their own.
+            self._jump_if_everyone_sleeps()
             return self._now
 
     def advance(self, seconds: float) -> float:

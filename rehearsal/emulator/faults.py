@@ -36,6 +36,15 @@ SPEC_KEYS = (
     "ssm=fail|timeout",
 )
 
+PLAN_KEYS = (
+    "throttle",
+    "internal",
+    "stuck",
+    "connect_error",
+    "replace_first_hsm",
+    "ssm",
+)
+
 Draw = Literal["throttled", "internal"] | None
 
 
@@ -83,8 +92,7 @@ class FaultPlan:
     @classmethod
     def from_dict(cls, data: dict[str, Any], seed: int = 0) -> FaultPlan:
         """Build a plan from the JSON body of `POST /_emulator/faults`."""
-        allowed = ("throttle", "internal", "stuck", "connect_error")
-        allowed += ("replace_first_hsm", "ssm")
+        allowed = PLAN_KEYS
         unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise FaultSpecError(

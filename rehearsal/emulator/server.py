@@ -167,9 +167,7 @@ class Emulator:
         return get_backend(service)[DEFAULT_ACCOUNT_ID][self.region]  # type: ignore[call-overload]
 
     def start(self) -> Emulator:
-        from moto.moto_api._internal.models import moto_api_backend
-
-        moto_api_backend.reset()
+        reset_moto()
         self._server = _WrappedMotoServer(self, port=self._requested_port)
         self._server.start()
         logger.info(
@@ -277,6 +275,24 @@ class Emulator:
 
     def _calls_list(self, payload: dict[str, Any]) -> list[dict[str, object]]:
         return self.calls.to_json()
+
+
+def reset_moto() -> None:
+    """Forget every moto backend, so the next request builds fresh ones.
+
+    moto's own reset re-creates each backend eagerly and then drops it (EC2
+    alone takes about half a second); dropping them is enough.
+    tests/emulator/test_server.py checks this still empties moto.
+    """
+    from moto.core.base_backend import BackendDict, backend_lock
+    from moto.core.model_instances import reset_model_data
+
+    with backend_lock:
+        instances: list[Any] = BackendDict._instances  # type: ignore[misc]
+        for backend in instances:
+            backend.clear()
+        instances.clear()
+    reset_model_data()
 
 
 def _number(payload: dict[str, Any], key: str) -> float:

@@ -188,3 +188,16 @@ def test_moto_backend_is_the_one_serving_requests(emulator: Emulator) -> None:
     vpc_id = boto3.client("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
 
     assert vpc_id in emulator.moto_backend("ec2").vpcs
+
+
+def test_start_forgets_previous_moto_state(tmp_path: Any) -> None:
+    with Emulator(workdir=tmp_path) as first:
+        first.moto_backend("ec2").create_vpc(cidr_block="10.8.0.0/16")
+        before = [v.cidr_block for v in first.moto_backend("ec2").vpcs.values()]
+
+    with Emulator(workdir=tmp_path) as second:
+        after = [v.cidr_block for v in second.moto_backend("ec2").vpcs.values()]
+
+    assert "10.8.0.0/16" in before
+    assert "10.8.0.0/16" not in after
+    assert len(after) == 1
