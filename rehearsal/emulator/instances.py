@@ -128,7 +128,7 @@ class InstanceFleet:
             user_data=_decoded_user_data(instance),
             role_name=role_name,
             policy_arns=policy_arns,
-            running=instance._state.name == "running",
+            running=instance.state == "running",
             private_ip=instance.private_ip,
         )
 
