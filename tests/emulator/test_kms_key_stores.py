@@ -201,7 +201,7 @@ def test_create_custom_key_store_other_trust_anchor_is_refused(
 
 
 def test_create_custom_key_store_name_in_use_is_refused(
-    emulator: Emulator, cluster: ClusterSetup
+    cluster: ClusterSetup,
 ) -> None:
     create_store(cluster, "taken")
 
