@@ -12,6 +12,7 @@ and reports TimedOut, as an agent that lost track of a script would.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import uuid
@@ -189,21 +190,25 @@ def run_script(
 ) -> ScriptResult:
     """Run a shell script as the SSM agent would, inside `sandbox`."""
     text = script.replace("/opt/cloudhsm", f"{sandbox}/opt/cloudhsm")
+    # A session of its own, so a timeout kills the script's children too
+    # (a left-over `sleep` would otherwise hold the output pipes open).
+    process = subprocess.Popen(
+        ["bash", "-c", text],
+        cwd=sandbox,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        completed = subprocess.run(
-            ["bash", "-c", text],
-            cwd=sandbox,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=min(timeout, REAL_TIMEOUT_SECONDS),
-        )
-    except subprocess.TimeoutExpired as expired:
-        return ScriptResult(
-            TIMED_OUT_CODE, _text(expired.stdout), _text(expired.stderr), True
-        )
-    return ScriptResult(completed.returncode, completed.stdout, completed.stderr)
+        stdout, stderr = process.communicate(timeout=min(timeout, REAL_TIMEOUT_SECONDS))
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        return ScriptResult(TIMED_OUT_CODE, stdout, stderr, True)
+    return ScriptResult(process.returncode, stdout, stderr)
 
 
 def _execution_timeout(parameters: dict[str, list[str]]) -> float:
@@ -216,12 +221,6 @@ def _execution_timeout(parameters: dict[str, list[str]]) -> float:
             f"executionTimeout {values[0]!r} is not a number of seconds; pass "
             'a string such as "600".',
         ) from error
-
-
-def _text(output: bytes | str | None) -> str:
-    if isinstance(output, bytes):
-        return output.decode(errors="replace")
-    return output or ""
 
 
 def _check_document(params: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ bash in a sandbox, statuses on the simulated clock, and the `aws` simulator."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -256,18 +257,21 @@ def test_send_command_times_out_script_past_execution_timeout(
 ) -> None:
     ssm = boto3.client("ssm")
     instance_id = online_instance(emulator)
+    started = time.monotonic()
 
     command = ssm.send_command(
         InstanceIds=[instance_id],
         DocumentName="AWS-RunShellScript",
-        Parameters={"commands": ["sleep 5"], "executionTimeout": ["0.2"]},
+        Parameters={"commands": ["sleep 30 &", "wait"], "executionTimeout": ["0.5"]},
     )["Command"]
+    elapsed = time.monotonic() - started
     emulator.clock.advance(emulator.profile.ssm_command)
     result = ssm.get_command_invocation(
         CommandId=command["CommandId"], InstanceId=instance_id
     )
 
     assert (result["Status"], result["ResponseCode"]) == ("TimedOut", -1)
+    assert elapsed < 10, f"the script's sleep outlived the timeout ({elapsed:.1f} s)"
 
 
 def test_list_commands_keeps_parameters_as_sent(emulator: Emulator) -> None:
