@@ -7,8 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rehearsal.emulator import PROFILES
-from rehearsal.engine.config import load_config_file, load_stack_config
+from rehearsal.engine.config import (
+    load_config_file,
+    load_stack_config,
+    stack_name_of,
+)
 from rehearsal.engine.errors import RehearsalError
+from rehearsal.engine.report import Report
 from rehearsal.engine.runner import STEPS, Rehearsal, RehearsalOptions
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -41,12 +46,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = _options(arguments)
     except RehearsalError as error:
         print(f"rehearsal: {error}", file=sys.stderr)
+        _write_error_report(arguments, str(error))
         return 2
 
     report = Rehearsal(options).run()
     print(report.summary())
     print(f"report: {options.report_path}")
     return 1 if report.failed else 0
+
+
+def _write_error_report(arguments: argparse.Namespace, error: str) -> None:
+    # Nothing ran, but whoever reads the report (CI) learns why.
+    stack = arguments.stack or "dev"
+    if arguments.config_file is not None:
+        stack = stack_name_of(arguments.config_file)
+    workdir = arguments.workdir or PROJECT_DIR / ".rehearsal" / stack
+    report = Report(stack, arguments.profile, error=error)
+    report.write(arguments.report or workdir / "report.json")
 
 
 def _options(arguments: argparse.Namespace) -> RehearsalOptions:

@@ -54,7 +54,7 @@ def load_config_file(path: Path, project_dir: Path) -> RehearsalConfig:
             f"config file {path} does not exist; pass --config-file with the path "
             "of a YAML file that has a config: section"
         )
-    return _load(path, project_dir, _stack_name_of(path))
+    return _load(path, project_dir, stack_name_of(path))
 
 
 def apply_config(config: RehearsalConfig) -> None:
@@ -152,6 +152,7 @@ def _as_config_string(value: Any) -> str:
     return json.dumps(value)
 
 
-def _stack_name_of(path: Path) -> str:
+def stack_name_of(path: Path) -> str:
+    """The stack a config file is for: `Pulumi.<stack>.yaml`, else the file's stem."""
     match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
     return match.group(1) if match else path.stem

@@ -259,7 +259,8 @@ def _evaluate(
     applier: ResourceApplier, config: RehearsalConfig, program: Program
 ) -> Evaluation:
     loop = asyncio.new_event_loop()
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=EXECUTOR_WORKERS))
+    executor = ThreadPoolExecutor(max_workers=EXECUTOR_WORKERS)
+    loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     monitor = RehearsalMonitor(RehearsalMocks(applier.adapter), applier)
     mocks.set_mocks(
@@ -283,6 +284,9 @@ def _evaluate(
     except Exception as error:  # the program's own failures end up here
         return Evaluation({}, applier.registered, _first_error(applier, error))
     finally:
+        # After a failure, resources already being created still finish and reach
+        # the state, so that destroy sees them.
+        executor.shutdown(wait=True)
         loop.close()
     return Evaluation(exported, applier.registered, None)
 

@@ -1,5 +1,6 @@
 """`python -m rehearsal` arguments and the errors a user meets before anything runs."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -36,13 +37,14 @@ def test_main_with_secure_config_exits_2_with_advice(
     assert exit_code == 2
     assert "rehearsal: config key fips-keystore:adminPassword" in error
     assert "pass it with --config-file PATH" in error
-    assert not (tmp_path / "report.json").exists()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["stack"] == "prod" and report["error"].startswith("config key")
 
 
 def test_main_with_missing_stack_exits_2_naming_file(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    exit_code = main(["--stack", "nowhere"])
+    exit_code = main(["--stack", "nowhere", "--workdir", str(tmp_path)])
 
     assert exit_code == 2
     assert "Pulumi.nowhere.yaml does not exist" in capsys.readouterr().err
