@@ -7,9 +7,12 @@ standard AWS environment (`AWS_ENDPOINT_URL`, profiles, instance roles).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 from providers.errors import FipsKeystoreError
@@ -24,7 +27,7 @@ _CLIENT_CONFIG = Config(
 
 def client(service: str, region: str | None = None) -> Any:
     """Return a boto3 client for `service` in `region` or the environment's Region."""
-    session = boto3.session.Session()
+    session = _session()
     resolved = region or session.region_name
     if not resolved:
         raise FipsKeystoreError(
@@ -39,3 +42,17 @@ def error_code(error: Exception) -> str:
     """Return the AWS error code of a botocore ClientError, or '' for others."""
     response = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+@functools.cache
+def _data_loader() -> botocore.loaders.Loader:
+    # Service models are read-only JSON that take a third of a second to load
+    # per new session; sharing the loader keeps that cost to once per process.
+    # It holds no connection, credential or lock.
+    return botocore.loaders.create_loader()
+
+
+def _session() -> boto3.session.Session:
+    core = botocore.session.Session()
+    core.register_component("data_loader", _data_loader())
+    return boto3.session.Session(botocore_session=core)
