@@ -262,19 +262,7 @@ def _evaluate(
     executor = ThreadPoolExecutor(max_workers=EXECUTOR_WORKERS)
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
-    monitor = RehearsalMonitor(RehearsalMocks(applier.adapter), applier)
-    mocks.set_mocks(
-        monitor.mocks,
-        project=PROJECT,
-        stack=config.stack,
-        preview=False,
-        monitor=monitor,
-    )
-    apply_config(config)
-    # Like pulumi.runtime.test: output tasks left by an earlier, failed evaluation
-    # belong to a closed event loop and must not be awaited by this one.
-    SETTINGS.rpc_manager.clear()
-    SETTINGS.outputs.clear()
+    _install_mocks(applier, config)
 
     exported: dict[str, Any] = {}
     try:
@@ -289,6 +277,22 @@ def _evaluate(
         executor.shutdown(wait=True)
         loop.close()
     return Evaluation(exported, applier.registered, None)
+
+
+def _install_mocks(applier: ResourceApplier, config: RehearsalConfig) -> None:
+    monitor = RehearsalMonitor(RehearsalMocks(applier.adapter), applier)
+    mocks.set_mocks(
+        monitor.mocks,
+        project=PROJECT,
+        stack=config.stack,
+        preview=False,
+        monitor=monitor,
+    )
+    apply_config(config)
+    # Like pulumi.runtime.test: output tasks left by an earlier, failed evaluation
+    # belong to a closed event loop and must not be awaited by this one.
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
 
 
 def _run_and_resolve(program: Program, exported: dict[str, Any]) -> None:
