@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import sys
 import threading
 from collections.abc import Sequence
 
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         faults = FaultPlan.from_spec(arguments.faults, seed=arguments.seed)
     except EmulatorError as error:
-        print(f"--faults: {error}")
+        print(f"--faults: {error}", file=sys.stderr)
         return 2
 
     emulator = Emulator(

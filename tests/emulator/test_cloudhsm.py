@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from rehearsal.emulator import Emulator
+from rehearsal.emulator import Emulator, FaultPlan
 
 INVALID = "CloudHsmInvalidRequestException"
 NOT_FOUND = "CloudHsmResourceNotFoundException"
@@ -318,10 +318,11 @@ def test_describe_clusters_csr_carries_hsm_certificate_key(
         certificates["HsmCertificate"].encode()
     )
 
+    key = csr.public_key()
     assert csr.is_signature_valid
-    assert isinstance(csr.public_key(), rsa.RSAPublicKey)
-    assert csr.public_key().key_size == 2048
-    assert csr.public_key() == hsm_certificate.public_key()
+    assert isinstance(key, rsa.RSAPublicKey)
+    assert key.key_size == 2048
+    assert key == hsm_certificate.public_key()
 
 
 @pytest.mark.parametrize(
@@ -540,7 +541,7 @@ def test_initialize_cluster_oversized_certificate_refused(
 
 
 def test_replace_first_hsm_fault_changes_hsm_and_csr(emulator: Emulator) -> None:
-    emulator.faults = type(emulator.faults)(replace_first_hsm=True)
+    emulator.faults = FaultPlan(replace_first_hsm=True)
     cluster_id = create_cluster(subnets())["ClusterId"]
     emulator.clock.advance(2)
     original = hsm_client().create_hsm(
@@ -564,20 +565,20 @@ def test_replace_first_hsm_fault_changes_hsm_and_csr(emulator: Emulator) -> None
 def test_stuck_fault_freezes_cluster_in_initialize_in_progress(
     emulator: Emulator,
 ) -> None:
-    emulator.faults = type(emulator.faults)(stuck={"cluster": "INITIALIZE_IN_PROGRESS"})
+    emulator.faults = FaultPlan(stuck={"cluster": "INITIALIZE_IN_PROGRESS"})
     cluster = uninitialized_cluster(emulator)
 
     initialize(emulator, cluster)
     emulator.clock.advance(3600)
     stuck = describe(cluster["ClusterId"])["State"]
-    emulator.faults = type(emulator.faults)()
+    emulator.faults = FaultPlan()
 
     assert stuck == "INITIALIZE_IN_PROGRESS"
     assert describe(cluster["ClusterId"])["State"] == "INITIALIZED"
 
 
 def test_stuck_fault_freezes_hsm_creation(emulator: Emulator) -> None:
-    emulator.faults = type(emulator.faults)(stuck={"hsm": "CREATE_IN_PROGRESS"})
+    emulator.faults = FaultPlan(stuck={"hsm": "CREATE_IN_PROGRESS"})
 
     cluster = uninitialized_cluster(emulator)
 

@@ -19,6 +19,7 @@ from rehearsal.emulator import (
     json_error,
     query_error,
 )
+from rehearsal.emulator.__main__ import main, parse_arguments
 
 
 def control(
@@ -201,3 +202,26 @@ def test_start_forgets_previous_moto_state(tmp_path: Any) -> None:
     assert "10.8.0.0/16" in before
     assert "10.8.0.0/16" not in after
     assert len(after) == 1
+
+
+def test_main_bad_faults_exits_with_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["--faults", "throttle=lots"])
+
+    assert code == 2
+    assert capsys.readouterr().err.startswith(
+        "--faults: bad throttle=lots probability 'lots'"
+    )
+
+
+def test_parse_arguments_reads_port_profile_and_faults() -> None:
+    arguments = parse_arguments(
+        ["--port", "4566", "--profile", "realistic", "--faults", "ssm=fail"]
+    )
+
+    assert (arguments.port, arguments.profile, arguments.faults) == (
+        4566,
+        "realistic",
+        "ssm=fail",
+    )
