@@ -291,3 +291,20 @@ def two_hsm_cluster(cluster_with_kmsuser: Chain) -> Chain:
     second = add_hsm(chain.emulator, chain.cluster_id, "us-east-1b")
     chain.hsm_ips = [chain.hsm_ip, second["EniIp"]]
     return chain
+
+
+def create_key_store(chain: Chain, password: str = KMSUSER_PASSWORD) -> str:
+    assert chain.ca is not None
+    reply = boto3.client("kms").create_custom_key_store(
+        CustomKeyStoreName=f"store-{chain.cluster_id}",
+        CloudHsmClusterId=chain.cluster_id,
+        TrustAnchorCertificate=chain.ca["certificate_pem"],
+        KeyStorePassword=password,
+    )
+    return str(reply["CustomKeyStoreId"])
+
+
+@pytest.fixture
+def key_store(two_hsm_cluster: Chain) -> str:
+    """A disconnected custom key store on the two-HSM cluster."""
+    return create_key_store(two_hsm_cluster)
