@@ -21,6 +21,13 @@ INVALID = "CloudHsmInvalidRequestException"
 NOT_FOUND = "CloudHsmResourceNotFoundException"
 
 
+@pytest.fixture(autouse=True)
+def no_default_amis(monkeypatch: pytest.MonkeyPatch) -> None:
+    # These tests never launch instances; loading moto's 1,300 AMIs into each
+    # fresh EC2 backend would take most of their run time.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+
 @functools.cache
 def ca_key(bits: int = 2048) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
