@@ -112,5 +112,5 @@ class BackupRetention(pulumi.dynamic.Resource, name="BackupRetention"):
             BackupRetentionProvider(),
             resource_name,
             input_props(args),
-            ResourceOptions.merge(opts, ResourceOptions()),
+            ResourceOptions.merge(opts, ResourceOptions(additional_secret_outputs=[])),
         )
