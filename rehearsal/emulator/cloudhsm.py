@@ -219,9 +219,15 @@ class CloudHsmModel:
                 self._remove_hsm(cluster, hsm)
 
     def _remove_hsm(self, cluster: Cluster, hsm: Hsm) -> None:
+        from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
+
         cluster.hsms.remove(hsm)
         cluster.simulator.remove_hsm(hsm.hsm_id)
-        self._ec2().delete_network_interface(hsm.eni_id)
+        try:
+            self._ec2().delete_network_interface(hsm.eni_id)
+        except InvalidNetworkInterfaceIdError:
+            # Someone deleted the ENI by hand; the HSM is gone either way.
+            pass
         if not cluster.hsms and cluster.cluster_certificate:
             self._take_backup(cluster)
 

@@ -724,3 +724,16 @@ def test_cluster_lifecycle_from_creation_to_restore(emulator: Emulator) -> None:
     assert describe(restored["ClusterId"])["State"] == "ACTIVE"
     assert "kmsuser" in restored_simulator.users_on(hsm["HsmId"])
     restored_simulator.login("kmsuser", "crypto-user", "kmsPassword1")
+
+
+def test_delete_hsm_by_eni_id_completes_when_eni_already_gone(
+    emulator: Emulator,
+) -> None:
+    cluster = uninitialized_cluster(emulator)
+    [hsm] = cluster["Hsms"]
+    emulator.moto_backend("ec2").delete_network_interface(hsm["EniId"])
+
+    hsm_client().delete_hsm(ClusterId=cluster["ClusterId"], EniId=hsm["EniId"])
+    emulator.clock.advance(emulator.profile.hsm_delete)
+
+    assert describe(cluster["ClusterId"])["Hsms"] == []
