@@ -124,6 +124,7 @@ class Emulator:
             )
         self.profile = PROFILES[profile]
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="fips-emulator-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.region = region
         self.seed = seed
         self.clock = SimulatedClock()
