@@ -17,6 +17,10 @@ $(STAMP): requirements.txt
 test: venv
 	$(BIN)/python -m pytest
 
+# Rehearse the dev stack end to end against the local AWS emulator (simulated clock).
+rehearse: venv
+	$(BIN)/python -m rehearsal --stack dev --profile realistic
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
