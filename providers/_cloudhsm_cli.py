@@ -66,7 +66,7 @@ def install_trust_anchor(trust_anchor_pem: str) -> str:
 def configure_client(hsm_ips: Sequence[str]) -> str:
     """Point the client at these HSMs (`configure-cli -a IP [IP...]`)."""
     for ip in hsm_ips:
-        if not IP_PATTERN.match(ip):
+        if not IP_PATTERN.fullmatch(ip):
             raise HsmCommandFailed(
                 f"HSM IP address {ip!r} is not an IPv4 address; pass the HSMs' "
                 "EniIp values."

@@ -98,7 +98,7 @@ class InputCheck:
             self._require(prop)
             return
         value = self.inputs[prop]
-        if not isinstance(value, str) or not pattern.match(value):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
             self.fail(prop, f"{prop} must be {allowed}, got {value!r}.")
 
     def optional_text(self, prop: str, pattern: re.Pattern[str], allowed: str) -> None:

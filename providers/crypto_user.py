@@ -12,6 +12,7 @@ user goes with the cluster.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +57,7 @@ def password_rule_violation(password: str, name: str) -> str | None:
     HSM passwords are 7-32 characters; `kmsuser` passwords are alphanumeric
     because KMS once rejected other characters.
     """
-    if PASSWORD_PATTERN.match(password):
+    if PASSWORD_PATTERN.fullmatch(password):
         return None
     return (
         f"{name} has {len(password)} characters, some outside [A-Za-z0-9]"
@@ -169,7 +170,9 @@ def _check_ips(inputs: InputCheck) -> None:
     if not isinstance(ips, list) or not ips:
         inputs.fail("hsm_ips", f"hsm_ips must be a non-empty list of IPs, got {ips!r}.")
         return
-    bad = [ip for ip in ips if not is_unknown(ip) and not cli.IP_PATTERN.match(str(ip))]
+    bad = [
+        ip for ip in ips if not is_unknown(ip) and not cli.IP_PATTERN.fullmatch(str(ip))
+    ]
     if bad:
         inputs.fail("hsm_ips", f"hsm_ips must hold IPv4 addresses, got {bad!r}.")
 
@@ -201,7 +204,7 @@ def _create_user(props: dict[str, Any]) -> cli.HsmUser:
     commands = (
         cli.fetch_secret("USER_PW", props["password_secret_arn"])
         + cli.run_cli(
-            f"user create --username {username} --role {CRYPTO_USER_ROLE}",
+            f"user create --username {shlex.quote(username)} --role {CRYPTO_USER_ROLE}",
             cli.EXIT_COMMAND_FAILED,
             stdin_variable="USER_PW",
         )
@@ -225,7 +228,7 @@ def _delete_user(props: dict[str, Any]) -> None:
     if _find(users, props) is None:
         return
     command = cli.run_cli(
-        f"user delete --username {username} --role {CRYPTO_USER_ROLE}",
+        f"user delete --username {shlex.quote(username)} --role {CRYPTO_USER_ROLE}",
         cli.EXIT_COMMAND_FAILED,
     )
     _run_as_admin(props, props["hsm_ips"], command, f"delete {username}")

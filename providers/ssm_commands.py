@@ -152,7 +152,7 @@ def mask(text: str, secrets_to_mask: Sequence[str]) -> str:
     return text
 
 
-_RUNNING = frozenset({"Pending", "InProgress", "Delayed", "Cancelling", "Sent"})
+_RUNNING = frozenset({"Pending", "InProgress", "Delayed", "Cancelling"})
 
 
 def _send(

@@ -93,7 +93,7 @@ def _check_usernames(inputs: InputCheck) -> None:
         return
     if is_unknown(names):
         return
-    bad = [name for name in names if not USERNAME_PATTERN.match(str(name))]
+    bad = [name for name in names if not USERNAME_PATTERN.fullmatch(str(name))]
     if bad or not names:
         inputs.fail(
             "usernames",

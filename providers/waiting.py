@@ -1,4 +1,4 @@
-"""The one polling helper of the project, and the clock it waits on.
+"""The one polling loop of the project, and the clock it waits on.
 
 `wait_for` polls a describe function until a state is done, failed or the
 deadline passes. It sleeps long while the operation cannot be finished yet,

@@ -19,6 +19,7 @@ import pytest
 
 from rehearsal.emulator import Emulator
 from rehearsal.emulator.faults import FaultPlan
+from tests.providers.results import outs_of
 
 CLIENT_USER_DATA = (
     "#!/bin/bash\n"
@@ -183,7 +184,7 @@ def customer_ca() -> dict[str, Any]:
         "key_bits": 2048,
         "validity_days": 365,
     }
-    outs = CustomerCaProvider().create(props).outs
+    outs = outs_of(CustomerCaProvider().create(props))
     assert outs is not None
     return outs
 
@@ -210,7 +211,7 @@ def signed_cluster(new_cluster: Chain, customer_ca: dict[str, Any]) -> Chain:
 
     outs = ClusterCsrSigningProvider().create(signing_inputs(new_cluster, customer_ca))
     new_cluster.ca = customer_ca
-    new_cluster.signing = outs.outs
+    new_cluster.signing = outs_of(outs)
     return new_cluster
 
 

@@ -19,6 +19,7 @@ from tests.providers.conftest import (
     activation_inputs,
     launch_admin_instance,
 )
+from tests.providers.results import outs_of
 
 
 def ssm_command_texts() -> list[str]:
@@ -30,7 +31,7 @@ def ssm_command_texts() -> list[str]:
 def test_create_activates_the_cluster(cluster_with_client: Chain) -> None:
     result = ClusterActivationProvider().create(activation_inputs(cluster_with_client))
 
-    assert result.outs["cluster_state"] == "ACTIVE"
+    assert outs_of(result)["cluster_state"] == "ACTIVE"
     assert cluster_with_client.state() == "ACTIVE"
     simulator = cluster_with_client.emulator.cloudhsm.hsm_simulator(
         cluster_with_client.cluster_id
@@ -59,7 +60,7 @@ def test_create_again_after_interrupted_create_adopts_with_the_same_password(
 
     again = ClusterActivationProvider().create(inputs)
 
-    assert again.outs["cluster_state"] == "ACTIVE"
+    assert outs_of(again)["cluster_state"] == "ACTIVE"
     argv_log = (
         sandbox_path(
             cluster_with_client.emulator.workdir, cluster_with_client.instance_id
@@ -155,11 +156,14 @@ def test_read_reports_live_state(cluster_with_client: Chain) -> None:
     inputs = activation_inputs(cluster_with_client)
     outs = {**inputs, "cluster_state": "INITIALIZED"}
 
-    assert ClusterActivationProvider().read("x", outs).outs["cluster_state"] == (
+    assert outs_of(ClusterActivationProvider().read("x", outs))["cluster_state"] == (
         "INITIALIZED"
     )
     ClusterActivationProvider().create(inputs)
-    assert ClusterActivationProvider().read("x", outs).outs["cluster_state"] == "ACTIVE"
+    assert (
+        outs_of(ClusterActivationProvider().read("x", outs))["cluster_state"]
+        == "ACTIVE"
+    )
 
 
 def test_diff_and_update(cluster_with_client: Chain) -> None:
@@ -173,7 +177,7 @@ def test_diff_and_update(cluster_with_client: Chain) -> None:
     assert provider.diff("x", outs, {**inputs, "cluster_id": "cluster-b"}).replaces == [
         "cluster_id"
     ]
-    updated = provider.update("x", outs, new_instance).outs
+    updated = outs_of(provider.update("x", outs, new_instance))
     assert updated["cluster_state"] == "ACTIVE"
     assert updated["instance_id"] == "i-0123456789abcdef0"
 
@@ -202,7 +206,7 @@ def test_check_rejects_bad_ip_and_arn() -> None:
 def test_provider_survives_dill_round_trip(cluster_with_client: Chain) -> None:
     provider = dill.loads(dill.dumps(ClusterActivationProvider(), recurse=True))
 
-    outs = provider.create(activation_inputs(cluster_with_client)).outs
+    outs = outs_of(provider.create(activation_inputs(cluster_with_client)))
 
     assert outs["cluster_state"] == "ACTIVE"
     provider.delete("x", outs)

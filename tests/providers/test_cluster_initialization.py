@@ -15,6 +15,7 @@ from tests.providers.conftest import (
     initialization_inputs,
     set_faults,
 )
+from tests.providers.results import outs_of
 
 
 def test_create_initializes_and_waits_for_initialized(signed_cluster: Chain) -> None:
@@ -22,7 +23,7 @@ def test_create_initializes_and_waits_for_initialized(signed_cluster: Chain) -> 
         initialization_inputs(signed_cluster)
     )
 
-    assert result.outs["cluster_state"] == "INITIALIZED"
+    assert outs_of(result)["cluster_state"] == "INITIALIZED"
     assert signed_cluster.state() == "INITIALIZED"
     assert result.id == f"{signed_cluster.cluster_id}-initialization"
 
@@ -35,7 +36,7 @@ def test_create_again_after_interrupted_create_adopts(signed_cluster: Chain) -> 
         TrustAnchor=inputs["trust_anchor_pem"],
     )
 
-    outs = ClusterInitializationProvider().create(inputs).outs
+    outs = outs_of(ClusterInitializationProvider().create(inputs))
 
     assert outs["cluster_state"] == "INITIALIZED"
     calls = signed_cluster.emulator.calls.to_json()
@@ -94,7 +95,7 @@ def test_read_reports_live_cluster_state(initialized_cluster: Chain) -> None:
 
     read = ClusterInitializationProvider().read("x", outs)
 
-    assert read.outs["cluster_state"] == "INITIALIZED"
+    assert outs_of(read)["cluster_state"] == "INITIALIZED"
 
 
 def test_read_after_cluster_deleted_keeps_state_with_gone(
@@ -108,7 +109,7 @@ def test_read_after_cluster_deleted_keeps_state_with_gone(
     read = ClusterInitializationProvider().read("x", outs)
 
     assert read.id == "x"
-    assert read.outs["cluster_state"] == "GONE"
+    assert outs_of(read)["cluster_state"] == "GONE"
 
 
 def test_diff_unchanged_and_changed(initialized_cluster: Chain) -> None:
@@ -129,10 +130,10 @@ def test_update_keeps_cluster_state(initialized_cluster: Chain) -> None:
     inputs = initialization_inputs(initialized_cluster)
     outs = {**inputs, "cluster_state": "INITIALIZED"}
 
-    updated = (
-        ClusterInitializationProvider()
-        .update("x", outs, {**inputs, "timeout_seconds": 60})
-        .outs
+    updated = outs_of(
+        ClusterInitializationProvider().update(
+            "x", outs, {**inputs, "timeout_seconds": 60}
+        )
     )
 
     assert updated["cluster_state"] == "INITIALIZED"
@@ -159,7 +160,7 @@ def test_check_rejects_bad_cluster_id_and_timeout() -> None:
 def test_provider_survives_dill_round_trip(signed_cluster: Chain) -> None:
     provider = dill.loads(dill.dumps(ClusterInitializationProvider(), recurse=True))
 
-    outs = provider.create(initialization_inputs(signed_cluster)).outs
+    outs = outs_of(provider.create(initialization_inputs(signed_cluster)))
 
     assert outs["cluster_state"] == "INITIALIZED"
 
@@ -172,7 +173,7 @@ def test_backup_retention_create_read_update(new_cluster: Chain) -> None:
     provider = BackupRetentionProvider()
     inputs = {"cluster_id": new_cluster.cluster_id, "days": 30.0}
 
-    outs = provider.create(inputs).outs
+    outs = outs_of(provider.create(inputs))
     assert retention_days(new_cluster) == "30"
     assert outs["days"] == 30
 
@@ -180,9 +181,9 @@ def test_backup_retention_create_read_update(new_cluster: Chain) -> None:
         ClusterId=new_cluster.cluster_id,
         BackupRetentionPolicy={"Type": "DAYS", "Value": "45"},
     )
-    assert provider.read("x", outs).outs["days"] == 45
+    assert outs_of(provider.read("x", outs))["days"] == 45
 
-    updated = provider.update("x", outs, {**inputs, "days": 90}).outs
+    updated = outs_of(provider.update("x", outs, {**inputs, "days": 90}))
     assert retention_days(new_cluster) == "90"
     assert updated["days"] == 90
 
@@ -210,7 +211,7 @@ def test_backup_retention_check_rejects_days_outside_7_to_379(days: int) -> None
 def test_backup_retention_diff_and_delete(new_cluster: Chain) -> None:
     provider = BackupRetentionProvider()
     inputs = {"cluster_id": new_cluster.cluster_id, "days": 14}
-    outs = provider.create(inputs).outs
+    outs = outs_of(provider.create(inputs))
 
     assert provider.diff("x", outs, inputs).changes is False
     assert provider.diff("x", outs, {**inputs, "days": 15}).replaces == []

@@ -20,6 +20,7 @@ from tests.providers.conftest import (
     Chain,
     crypto_user_inputs,
 )
+from tests.providers.results import outs_of
 
 
 def users(chain: Chain) -> dict[str, str]:
@@ -49,7 +50,7 @@ def test_create_makes_kmsuser_with_full_coverage(activated_cluster: Chain) -> No
         activated_cluster.cluster_id
     )
     assert simulator.verify_password("kmsuser", KMSUSER_PASSWORD)
-    assert result.outs["hsm_count_at_creation"] == 1
+    assert outs_of(result)["hsm_count_at_creation"] == 1
     assert result.id == f"{activated_cluster.cluster_id}-kmsuser"
 
 
@@ -142,7 +143,7 @@ def test_read_returns_state_while_user_exists(cluster_with_kmsuser: Chain) -> No
     read = CryptoUserProvider().read("x", outs)
 
     assert read.id == "x"
-    assert read.outs == outs
+    assert outs_of(read) == outs
 
 
 def test_read_reports_user_deleted_outside_pulumi(cluster_with_kmsuser: Chain) -> None:
@@ -168,7 +169,7 @@ def test_diff_unchanged_changed_and_update(cluster_with_kmsuser: Chain) -> None:
     renamed = provider.diff("x", outs, {**inputs, "username": "kms2"})
     assert renamed.replaces == ["username"]
     assert renamed.delete_before_replace is True
-    updated = provider.update("x", outs, more_ips).outs
+    updated = outs_of(provider.update("x", outs, more_ips))
     assert updated["hsm_count_at_creation"] == 1
     assert updated["hsm_ips"] == more_ips["hsm_ips"]
 
@@ -243,7 +244,9 @@ def test_provider_survives_dill_round_trip(activated_cluster: Chain) -> None:
 
 
 def test_coverage_full_after_second_hsm_cloned(two_hsm_cluster: Chain) -> None:
-    outs = CryptoUserCoverageProvider().create(coverage_inputs(two_hsm_cluster)).outs
+    outs = outs_of(
+        CryptoUserCoverageProvider().create(coverage_inputs(two_hsm_cluster))
+    )
 
     assert outs["coverage"] == {"kmsuser": "full"}
 
@@ -276,13 +279,15 @@ def test_coverage_fails_naming_user_created_while_second_hsm_was_added(
 def test_coverage_read_diff_and_update(two_hsm_cluster: Chain) -> None:
     provider = CryptoUserCoverageProvider()
     inputs = coverage_inputs(two_hsm_cluster)
-    outs = provider.create(inputs).outs
+    outs = outs_of(provider.create(inputs))
 
-    assert provider.read("x", outs).outs["coverage"] == {"kmsuser": "full"}
+    assert outs_of(provider.read("x", outs))["coverage"] == {"kmsuser": "full"}
     assert provider.diff("x", outs, inputs).changes is False
     drifted = {**outs, "coverage": {"kmsuser": "partial"}}
     assert provider.diff("x", drifted, inputs).changes is True
-    assert provider.update("x", drifted, inputs).outs["coverage"] == {"kmsuser": "full"}
+    assert outs_of(provider.update("x", drifted, inputs))["coverage"] == {
+        "kmsuser": "full"
+    }
     assert dill.loads(dill.dumps(provider, recurse=True)).delete("x", outs) is None
 
 

@@ -13,6 +13,7 @@ from providers.errors import ClusterStateError, IdentityVerificationError, WaitT
 from rehearsal.emulator import Emulator
 from tests.providers import pki
 from tests.providers.conftest import Chain, set_faults, signing_inputs
+from tests.providers.results import outs_of
 
 
 def signed_public_key(outs: dict[str, Any]) -> Any:
@@ -25,10 +26,8 @@ def signed_public_key(outs: dict[str, Any]) -> Any:
 def test_create_waits_for_csr_verifies_identity_and_signs(
     new_cluster: Chain, customer_ca: dict[str, Any]
 ) -> None:
-    outs = (
-        ClusterCsrSigningProvider()
-        .create(signing_inputs(new_cluster, customer_ca))
-        .outs
+    outs = outs_of(
+        ClusterCsrSigningProvider().create(signing_inputs(new_cluster, customer_ca))
     )
 
     csr = x509.load_pem_x509_csr(outs["cluster_csr_pem"].encode())
@@ -48,8 +47,8 @@ def test_create_again_after_interrupted_create_signs_the_same_csr(
 ) -> None:
     inputs = signing_inputs(new_cluster, customer_ca)
 
-    first = ClusterCsrSigningProvider().create(inputs).outs
-    second = ClusterCsrSigningProvider().create(inputs).outs
+    first = outs_of(ClusterCsrSigningProvider().create(inputs))
+    second = outs_of(ClusterCsrSigningProvider().create(inputs))
 
     assert first["cluster_csr_pem"] == second["cluster_csr_pem"]
     assert signed_public_key(first) == signed_public_key(second)
@@ -60,10 +59,8 @@ def test_create_signs_new_csr_when_first_hsm_was_replaced(
 ) -> None:
     set_faults(new_cluster.emulator, replace_first_hsm=True)
 
-    outs = (
-        ClusterCsrSigningProvider()
-        .create(signing_inputs(new_cluster, customer_ca))
-        .outs
+    outs = outs_of(
+        ClusterCsrSigningProvider().create(signing_inputs(new_cluster, customer_ca))
     )
 
     seen = new_cluster.describe()["Hsms"][0]["HsmId"]
@@ -130,7 +127,7 @@ def test_read_keeps_certificates_after_initialization(
 
     read = ClusterCsrSigningProvider().read("x", outs)
 
-    assert read.outs == outs
+    assert outs_of(read) == outs
     assert "ClusterCsr" not in initialized_cluster.describe().get("Certificates", {})
 
 
@@ -150,7 +147,7 @@ def test_provider_survives_dill_round_trip(
 ) -> None:
     provider = dill.loads(dill.dumps(ClusterCsrSigningProvider(), recurse=True))
 
-    outs = provider.create(signing_inputs(new_cluster, customer_ca)).outs
+    outs = outs_of(provider.create(signing_inputs(new_cluster, customer_ca)))
 
     assert outs["identity_verified"] is True
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from pulumi.runtime.rpc import UNKNOWN
 
 from providers.csr_signing import ClusterCsrSigningProvider, sign_csr, verify_identity
 from providers.customer_ca import generate_ca
 from providers.errors import IdentityVerificationError
 from tests.providers import pki
+from tests.providers.results import outs_of
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +114,7 @@ def test_sign_csr_issues_certificate_for_the_csr_key(chain: pki.HsmChain) -> Non
     signed.verify_directly_issued_by(ca_certificate)
     assert signed.subject == csr.subject
     assert signed.public_key() == csr.public_key()
-    assert signed.signature_hash_algorithm.name == "sha256"
+    assert isinstance(signed.signature_hash_algorithm, hashes.SHA256)
     lifetime = signed.not_valid_after_utc - signed.not_valid_before_utc
     assert 90 * 86400 <= lifetime.total_seconds() <= 90 * 86400 + 600
 
@@ -172,7 +174,7 @@ def test_update_keeps_certificates_from_state() -> None:
     olds = {**inputs(), "cluster_csr_pem": "CSR", "signed_certificate_pem": "CERT"}
     news = {**inputs(), "timeout_seconds": 900}
 
-    outs = ClusterCsrSigningProvider().update("x", olds, news).outs
+    outs = outs_of(ClusterCsrSigningProvider().update("x", olds, news))
 
     assert outs["cluster_csr_pem"] == "CSR"
     assert outs["signed_certificate_pem"] == "CERT"

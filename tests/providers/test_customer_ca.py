@@ -17,6 +17,7 @@ from providers.customer_ca import (
 )
 from providers.errors import CertificateError
 from tests.providers import pki
+from tests.providers.results import outs_of
 
 INPUTS = {
     "common_name": "Example HSM CA",
@@ -32,7 +33,7 @@ def failures(news: dict) -> dict[str, str]:
 
 
 def test_create_generates_self_signed_ca_fit_for_cloudhsm() -> None:
-    outs = CustomerCaProvider().create(dict(INPUTS)).outs
+    outs = outs_of(CustomerCaProvider().create(dict(INPUTS)))
     assert outs is not None
     certificate = x509.load_pem_x509_certificate(outs["certificate_pem"].encode())
 
@@ -44,8 +45,9 @@ def test_create_generates_self_signed_ca_fit_for_cloudhsm() -> None:
     assert certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
     assert certificate.subject.rfc4514_string() == "O=Example Corp,CN=Example HSM CA"
     certificate.verify_directly_issued_by(certificate)
-    assert isinstance(certificate.public_key(), rsa.RSAPublicKey)
-    assert certificate.public_key().key_size == 2048
+    public_key = certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    assert public_key.key_size == 2048
     lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
     assert datetime.timedelta(days=365) <= lifetime <= datetime.timedelta(days=366)
     assert outs["fingerprint_sha256"] == fingerprint_sha256(certificate)
@@ -58,7 +60,7 @@ def test_create_twice_makes_two_different_cas() -> None:
     second = CustomerCaProvider().create(dict(INPUTS))
 
     assert first.id != second.id
-    assert first.outs["fingerprint_sha256"] != second.outs["fingerprint_sha256"]
+    assert outs_of(first)["fingerprint_sha256"] != outs_of(second)["fingerprint_sha256"]
 
 
 def test_create_with_supplied_ca_keeps_it() -> None:
@@ -70,7 +72,7 @@ def test_create_with_supplied_ca_keeps_it() -> None:
         "supplied_private_key_pem": pki.key_pem(key),
     }
 
-    outs = CustomerCaProvider().create(props).outs
+    outs = outs_of(CustomerCaProvider().create(props))
 
     assert outs["certificate_pem"] == supplied
     assert outs["generated"] is False
@@ -208,16 +210,16 @@ def test_load_supplied_ca_rejects_text_that_is_not_pem() -> None:
 
 
 def test_read_returns_state() -> None:
-    outs = CustomerCaProvider().create(dict(INPUTS)).outs
+    outs = outs_of(CustomerCaProvider().create(dict(INPUTS)))
 
     read = CustomerCaProvider().read("ca-1", outs)
 
     assert read.id == "ca-1"
-    assert read.outs == outs
+    assert outs_of(read) == outs
 
 
 def test_diff_unchanged_reports_no_changes() -> None:
-    outs = CustomerCaProvider().create(dict(INPUTS)).outs
+    outs = outs_of(CustomerCaProvider().create(dict(INPUTS)))
 
     diff = CustomerCaProvider().diff("ca-1", outs, {**INPUTS, "key_bits": 2048.0})
 
@@ -226,7 +228,7 @@ def test_diff_unchanged_reports_no_changes() -> None:
 
 
 def test_diff_changed_subject_replaces() -> None:
-    outs = CustomerCaProvider().create(dict(INPUTS)).outs
+    outs = outs_of(CustomerCaProvider().create(dict(INPUTS)))
 
     diff = CustomerCaProvider().diff("ca-1", outs, {**INPUTS, "common_name": "New"})
 
@@ -235,9 +237,9 @@ def test_diff_changed_subject_replaces() -> None:
 
 
 def test_update_keeps_certificate_and_key() -> None:
-    outs = CustomerCaProvider().create(dict(INPUTS)).outs
+    outs = outs_of(CustomerCaProvider().create(dict(INPUTS)))
 
-    updated = CustomerCaProvider().update("ca-1", outs, dict(INPUTS)).outs
+    updated = outs_of(CustomerCaProvider().update("ca-1", outs, dict(INPUTS)))
 
     for name in ("certificate_pem", "private_key_pem", "fingerprint_sha256"):
         assert updated[name] == outs[name]
@@ -246,7 +248,7 @@ def test_update_keeps_certificate_and_key() -> None:
 def test_delete_warns_that_the_key_is_needed_later(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    outs = CustomerCaProvider().create(dict(INPUTS)).outs
+    outs = outs_of(CustomerCaProvider().create(dict(INPUTS)))
 
     CustomerCaProvider().delete("ca-1", outs)
 
@@ -258,4 +260,4 @@ def test_delete_warns_that_the_key_is_needed_later(
 def test_provider_survives_dill_round_trip() -> None:
     provider = dill.loads(dill.dumps(CustomerCaProvider(), recurse=True))
 
-    assert provider.create(dict(INPUTS)).outs["generated"] is True
+    assert outs_of(provider.create(dict(INPUTS)))["generated"] is True

@@ -12,6 +12,7 @@ from providers.generated_password import (
     GeneratedPasswordProvider,
     generate_password,
 )
+from tests.providers.results import outs_of
 
 
 def failures(news: dict) -> dict[str, str]:
@@ -20,7 +21,7 @@ def failures(news: dict) -> dict[str, str]:
 
 
 def test_create_makes_alphanumeric_password_of_the_length() -> None:
-    outs = GeneratedPasswordProvider().create({"length": 20.0}).outs
+    outs = outs_of(GeneratedPasswordProvider().create({"length": 20.0}))
 
     assert len(outs["value"]) == 20
     assert set(outs["value"]) <= set(ALPHABET)
@@ -28,8 +29,8 @@ def test_create_makes_alphanumeric_password_of_the_length() -> None:
 
 
 def test_create_twice_makes_different_passwords() -> None:
-    first = GeneratedPasswordProvider().create({"length": 32}).outs["value"]
-    second = GeneratedPasswordProvider().create({"length": 32}).outs["value"]
+    first = outs_of(GeneratedPasswordProvider().create({"length": 32}))["value"]
+    second = outs_of(GeneratedPasswordProvider().create({"length": 32}))["value"]
 
     assert first != second
 
@@ -59,13 +60,13 @@ def test_check_accepts_unknown_length() -> None:
 
 
 def test_read_keeps_the_value() -> None:
-    outs = GeneratedPasswordProvider().create({"length": 12}).outs
+    outs = outs_of(GeneratedPasswordProvider().create({"length": 12}))
 
-    assert GeneratedPasswordProvider().read("p", outs).outs == outs
+    assert outs_of(GeneratedPasswordProvider().read("p", outs)) == outs
 
 
 def test_diff_unchanged_length_keeps_the_password() -> None:
-    outs = GeneratedPasswordProvider().create({"length": 12}).outs
+    outs = outs_of(GeneratedPasswordProvider().create({"length": 12}))
 
     diff = GeneratedPasswordProvider().diff("p", outs, {"length": 12.0})
 
@@ -74,7 +75,7 @@ def test_diff_unchanged_length_keeps_the_password() -> None:
 
 
 def test_diff_changed_length_replaces() -> None:
-    outs = GeneratedPasswordProvider().create({"length": 12}).outs
+    outs = outs_of(GeneratedPasswordProvider().create({"length": 12}))
 
     diff = GeneratedPasswordProvider().diff("p", outs, {"length": 16})
 
@@ -83,9 +84,9 @@ def test_diff_changed_length_replaces() -> None:
 
 
 def test_update_keeps_the_value() -> None:
-    outs = GeneratedPasswordProvider().create({"length": 12}).outs
+    outs = outs_of(GeneratedPasswordProvider().create({"length": 12}))
 
-    updated = GeneratedPasswordProvider().update("p", outs, {"length": 12}).outs
+    updated = outs_of(GeneratedPasswordProvider().update("p", outs, {"length": 12}))
 
     assert updated["value"] == outs["value"]
 
@@ -122,4 +123,4 @@ def test_password_rule_accepts_7_to_32_alphanumerics(password: str) -> None:
 def test_provider_survives_dill_round_trip() -> None:
     provider = dill.loads(dill.dumps(GeneratedPasswordProvider(), recurse=True))
 
-    assert len(provider.create({"length": 9}).outs["value"]) == 9
+    assert len(outs_of(provider.create({"length": 9}))["value"]) == 9

@@ -18,6 +18,7 @@ from tests.providers.conftest import (
     create_key_store,
     set_faults,
 )
+from tests.providers.results import outs_of
 
 
 def inputs(store_id: str, **extra: object) -> dict:
@@ -43,7 +44,7 @@ def test_create_connects_and_waits_for_connected(
 ) -> None:
     result = KeyStoreConnectionProvider().create(inputs(key_store))
 
-    assert result.outs["connection_state"] == "CONNECTED"
+    assert outs_of(result)["connection_state"] == "CONNECTED"
     assert live_state(key_store) == "CONNECTED"
     assert result.id == f"{key_store}-connection"
 
@@ -124,7 +125,7 @@ def test_create_succeeds_when_a_transient_error_clears(
     assert live_state(key_store) == "FAILED"
     set_faults(emulator)
 
-    outs = KeyStoreConnectionProvider().create(inputs(key_store)).outs
+    outs = outs_of(KeyStoreConnectionProvider().create(inputs(key_store)))
 
     assert outs["connection_state"] == "CONNECTED"
 
@@ -155,17 +156,17 @@ def test_read_diff_update_reconnect_after_drift(
     emulator: Emulator, key_store: str
 ) -> None:
     provider = KeyStoreConnectionProvider()
-    outs = provider.create(inputs(key_store)).outs
+    outs = outs_of(provider.create(inputs(key_store)))
     assert provider.diff("x", outs, inputs(key_store)).changes is False
 
     kms = boto3.client("kms")
     kms.disconnect_custom_key_store(CustomKeyStoreId=key_store)
-    refreshed = provider.read("x", outs).outs
+    refreshed = outs_of(provider.read("x", outs))
     assert refreshed["connection_state"] == "DISCONNECTING"
 
     diff = provider.diff("x", refreshed, inputs(key_store))
     assert (diff.changes, diff.replaces) == (True, [])
-    updated = provider.update("x", refreshed, inputs(key_store)).outs
+    updated = outs_of(provider.update("x", refreshed, inputs(key_store)))
     assert updated["connection_state"] == "CONNECTED"
     assert live_state(key_store) == "CONNECTED"
 
@@ -183,7 +184,7 @@ def test_delete_disconnects_and_tolerates_repeats_and_missing_store(
     emulator: Emulator, key_store: str
 ) -> None:
     provider = dill.loads(dill.dumps(KeyStoreConnectionProvider(), recurse=True))
-    outs = provider.create(inputs(key_store)).outs
+    outs = outs_of(provider.create(inputs(key_store)))
 
     provider.delete("x", outs)
     assert live_state(key_store) == "DISCONNECTED"
