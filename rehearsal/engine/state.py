@@ -4,7 +4,9 @@ Secret values (marked secret by the SDK or by a provider) are stored encrypted w
 Fernet key kept beside the state in `secret.key` (mode 0600): anyone who can read the
 work directory can read the key too, so the directory is as sensitive as a Pulumi
 state file with its passphrase. Dynamic providers get their secret outputs back from
-here on read, update and delete.
+here on read, update and delete. Like Pulumi's pending operations, a create is
+written to `pending/` before the provider is called and removed once its result is
+in `state/`: a run that dies in between leaves it there for refresh to resolve.
 """
 
 import hashlib
@@ -70,21 +72,18 @@ class Workdir:
         return self.path / "report.json"
 
     @property
+    def pending_dir(self) -> Path:
+        """Where creates that started but were never recorded are kept."""
+        return self.path / "pending"
+
+    @property
     def emulator_path(self) -> Path:
         """Where a background emulator's pid and address are recorded."""
         return self.path / "emulator.json"
 
     def save(self, record: ResourceRecord) -> None:
         """Write one resource's record, secrets encrypted, atomically."""
-        document = asdict(record)
-        document["inputs"] = self._seal(record.inputs)
-        document["outputs"] = self._seal(record.outputs)
-
-        target = self._file_of(record.urn)
-        temporary = target.with_suffix(".tmp")
-        with self._lock:
-            temporary.write_text(json.dumps(document, indent=2, sort_keys=True))
-            temporary.replace(target)
+        self._write(self._file_of(record.urn), record)
 
     def remove(self, urn: str) -> None:
         """Drop a resource from the state (deleted, or retained outside the stack)."""
@@ -93,8 +92,37 @@ class Workdir:
 
     def load_all(self) -> dict[str, ResourceRecord]:
         """Every resource in the state, by URN, secrets decrypted and marked secret."""
+        return self._load(self.state_dir)
+
+    def begin_create(self, record: ResourceRecord) -> None:
+        """Record a pending create (with its inputs) before the provider is called."""
+        self.pending_dir.mkdir(exist_ok=True)
+        self._write(self._file_of(record.urn, self.pending_dir), record)
+
+    def end_pending(self, urn: str) -> None:
+        """Forget a pending operation: recorded, failed cleanly, or resolved."""
+        with self._lock:
+            self._file_of(urn, self.pending_dir).unlink(missing_ok=True)
+
+    def load_pending(self) -> dict[str, ResourceRecord]:
+        """Creates a run started and never recorded, by URN, with their inputs."""
+        if not self.pending_dir.is_dir():
+            return {}
+        return self._load(self.pending_dir)
+
+    def _write(self, target: Path, record: ResourceRecord) -> None:
+        document = asdict(record)
+        document["inputs"] = self._seal(record.inputs)
+        document["outputs"] = self._seal(record.outputs)
+
+        temporary = target.with_suffix(".tmp")
+        with self._lock:
+            temporary.write_text(json.dumps(document, indent=2, sort_keys=True))
+            temporary.replace(target)
+
+    def _load(self, directory: Path) -> dict[str, ResourceRecord]:
         records = {}
-        for path in sorted(self.state_dir.glob("*.json")):
+        for path in sorted(directory.glob("*.json")):
             document = json.loads(path.read_text())
             document["inputs"] = self._open(document["inputs"], path)
             document["outputs"] = self._open(document["outputs"], path)
@@ -102,12 +130,12 @@ class Workdir:
             records[record.urn] = record
         return records
 
-    def _file_of(self, urn: str) -> Path:
+    def _file_of(self, urn: str, directory: Path | None = None) -> Path:
         digest = hashlib.sha256(urn.encode()).hexdigest()[:16]
         name = "".join(
             c if c.isalnum() or c in "-_" else "_" for c in urn.split("::")[-1]
         )
-        return self.state_dir / f"{name[:60]}-{digest}.json"
+        return (directory or self.state_dir) / f"{name[:60]}-{digest}.json"
 
     def _load_or_create_key(self) -> bytes:
         key_file = self.path / "secret.key"
