@@ -18,7 +18,9 @@ REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 CLUSTER_ID_PATTERN = re.compile(r"^cluster-[2-7a-zA-Z]{11,16}$")
 HSM_ID_PATTERN = re.compile(r"^hsm-[2-7a-zA-Z]{11,16}$")
 INSTANCE_ID_PATTERN = re.compile(r"^i-[0-9a-f]{8,17}$")
-SECRET_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:")
+SECRET_ARN_PATTERN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$"
+)
 USERNAME_PATTERN = re.compile(r"^[a-zA-Z0-9_]{1,31}$")
 
 
