@@ -31,7 +31,7 @@ SPEC_KEYS = (
     "throttle=<0..1>",
     "internal=<0..1>",
     "stuck=<kind>:<STATE>",
-    "connect_error=<CODE>",
+    "connect_error=<CODE>[:<first N connects>]",
     "replace_first_hsm",
     "ssm=fail|timeout",
 )
@@ -62,6 +62,7 @@ class FaultPlan:
     ssm: str | None = None
     seed: int = 0
     _random: random.Random = field(init=False, repr=False, compare=False)
+    _forced_connects: int = field(init=False, default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -129,6 +130,22 @@ class FaultPlan:
     def stuck_state(self, kind: str) -> str | None:
         return self.stuck.get(kind)
 
+    def forced_connect_error(self) -> str | None:
+        """The ConnectionErrorCode the connect being decided must end with, if any.
+
+        `CODE:N` forces it on the first N connects of this plan only, so a test
+        can show a transient error cleared by a retry; plain `CODE` forces it on
+        every connect.
+        """
+        if not self.connect_error:
+            return None
+        code, _, count = self.connect_error.partition(":")
+        if count:
+            if self._forced_connects >= int(count):
+                return None
+            self._forced_connects += 1
+        return code
+
     def _validate(self) -> None:
         for name in ("throttle", "internal"):
             _probability(name, getattr(self, name))
@@ -139,15 +156,22 @@ class FaultPlan:
                     f"{', '.join(STUCK_KINDS)} and the state an upper-case AWS "
                     "state such as INITIALIZE_IN_PROGRESS"
                 )
-        if self.connect_error not in (None, *CONNECT_ERRORS):
-            raise FaultSpecError(
-                f"bad connect_error {self.connect_error!r}; allowed: "
-                f"{', '.join(CONNECT_ERRORS)}"
-            )
+        if self.connect_error is not None:
+            _check_connect_error(self.connect_error)
         if self.ssm not in (None, *SSM_FAULTS):
             raise FaultSpecError(
                 f"bad ssm fault {self.ssm!r}; allowed: {', '.join(SSM_FAULTS)}"
             )
+
+
+def _check_connect_error(value: str) -> None:
+    code, colon, count = value.partition(":")
+    if code not in CONNECT_ERRORS or (colon and not count.isdigit()):
+        raise FaultSpecError(
+            f"bad connect_error {value!r}; allowed: one of "
+            f"{', '.join(CONNECT_ERRORS)}, optionally followed by :N to fail only "
+            "the first N connects (e.g. NETWORK_ERRORS:1)"
+        )
 
 
 def _probability(name: str, value: Any) -> float:

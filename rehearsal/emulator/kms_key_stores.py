@@ -359,7 +359,7 @@ class KeyStoreModel:
 
     def _connect(self, store: CustomKeyStore) -> str | None:
         """Log in as kmsuser and rotate its password; the error code on failure."""
-        forced = self._emulator.faults.connect_error
+        forced = self._emulator.faults.forced_connect_error()
         if forced:
             return forced
         cluster = self._cluster_or_none(store.cluster_id)

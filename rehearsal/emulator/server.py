@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_ACCOUNT_ID = "123456789012"
 CONTROL_PREFIX = "/_emulator/"
 # Model modules of this package that plug themselves in through install().
-PLUGINS = ("cloudhsm", "kms_key_stores", "ssm_run")
+PLUGINS = ("cloudhsm", "kms_key_stores", "ssm_run", "secrets_deletion")
 # SigV4 signing names that differ from botocore's service names.
 SIGNING_NAMES = {"cloudhsm": "cloudhsmv2"}
 # EC2 wraps query errors in <Response><Errors>; IAM, STS and others do not.
