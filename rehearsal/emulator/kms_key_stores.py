@@ -290,10 +290,11 @@ class KeyStoreModel:
         key = _kms_backend(region).describe_key(store_key.key_id)
         store_key.deletion_at = self._emulator.clock.now() + days * 86400
         deletion = self._emulator.clock.datetime_at(store_key.deletion_at)
+        # moto computes its own DeletionDate from a naive UTC datetime.
         key.enabled, key.key_state, key.deletion_date = (
             False,
             "PendingDeletion",
-            deletion,
+            deletion.replace(tzinfo=None),
         )
         return {
             "KeyId": key.arn,
