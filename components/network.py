@@ -55,18 +55,16 @@ class Network(pulumi.ComponentResource):
     def _use_given_network(self, config: StackConfig) -> None:
         vpc_id = config.vpc_id
         assert vpc_id is not None
+        # Asked synchronously: a bad subnet stops the program before any resource
+        # is declared, so nothing is created (even with `up --skip-preview`).
         subnets = [
-            aws.ec2.get_subnet_output(
-                id=subnet_id, opts=pulumi.InvokeOutputOptions(parent=self)
-            )
+            aws.ec2.get_subnet(id=subnet_id, opts=pulumi.InvokeOptions(parent=self))
             for subnet_id in config.subnet_ids
         ]
-        checked = pulumi.Output.all(*subnets).apply(
-            lambda found: checked_subnets(vpc_id, found)
-        )
+        pairs = checked_subnets(vpc_id, subnets)
         self.vpc_id = pulumi.Output.from_input(vpc_id)
-        self.subnet_ids = checked.apply(lambda pairs: [s for s, _ in pairs])
-        self.availability_zones = checked.apply(lambda pairs: [z for _, z in pairs])
+        self.subnet_ids = pulumi.Output.from_input([s for s, _ in pairs])
+        self.availability_zones = pulumi.Output.from_input([z for _, z in pairs])
 
     def _create_network(
         self, name: str, config: StackConfig, child: pulumi.ResourceOptions
@@ -213,13 +211,17 @@ def nth(items: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
 
 
 def available_zones(count: int, parent: pulumi.Resource) -> pulumi.Output[list[str]]:
-    """The first `count` standard availability zones of the Region, or an error."""
-    zones = aws.get_availability_zones_output(
+    """The first `count` standard availability zones of the Region, or an error.
+
+    Asked synchronously, so a Region with too few zones stops the program
+    before any resource is declared.
+    """
+    zones = aws.get_availability_zones(
         state="available",
         filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-        opts=pulumi.InvokeOutputOptions(parent=parent),
+        opts=pulumi.InvokeOptions(parent=parent),
     )
-    return zones.names.apply(lambda names: enough_zones(sorted(names), count))
+    return pulumi.Output.from_input(enough_zones(sorted(zones.names), count))
 
 
 def enough_zones(names: list[str], count: int) -> list[str]:
