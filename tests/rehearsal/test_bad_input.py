@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pulumi
 import pytest
 import yaml
 
@@ -111,7 +112,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     durations = {k: float(v) for k, v in vars(PROFILES["fast"]).items() if k != "name"}
     console = Console(link)
     adapter = AwsAdapter(
-        env, HttpClock(env["FIPS_KEYSTORE_CLOCK_URL"]), console, durations
+        env, HttpClock(env["FIPS_KEYSTORE_CLOCK_URL"]), pulumi.log, durations
     )
     try:
         yield Engine(emulator, adapter, dynamic, console, link, workdir)
