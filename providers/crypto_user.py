@@ -4,9 +4,12 @@ Run after activation and before the second HSM: HSMs added later are cloned
 from a backup, so they carry every user made before them. The password is read
 on the instance from Secrets Manager; the provider never sees it, so the
 password rule (`password_rule_violation`) is applied by the program to values
-it sets. Known gap: the user is deleted only when both the cluster and the
-admin instance are still there; otherwise delete logs and succeeds, and the
-user goes with the cluster.
+it sets. A user found with partial cluster coverage is deleted and created
+again on every ACTIVE HSM, but only while no key store uses the cluster (then
+it may own keys, and the error says how to repair the HSMs instead).
+Known gap: the user is deleted only when both the cluster and the admin
+instance are still there; otherwise delete logs and succeeds, and the user goes
+with the cluster.
 """
 
 from __future__ import annotations
@@ -105,6 +108,8 @@ class CryptoUserProvider(ResourceProvider):
                 f"CloudHSM cluster {props['cluster_id']}: {user.username} exists "
                 "already (an earlier run made it): adopting it."
             )
+        if user.cluster_coverage != "full":
+            user = _recreate_unused_user(user, props)
         _require_full_coverage(user, props)
 
         outs = {**props, "hsm_count_at_creation": len(props["hsm_ips"])}
@@ -113,7 +118,9 @@ class CryptoUserProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         if not cluster_and_instance_reachable(props):
             return ReadResult(id_, props)
-        users = list_users(props, props["hsm_ips"], "refresh users")
+        # The HSMs in the inputs may have been replaced since: ask those there now.
+        hsm_ips = active_hsm_ips(props) or props["hsm_ips"]
+        users = list_users(props, hsm_ips, "refresh users")
         if _find(users, props) is None:
             return ReadResult(None, {})
         return ReadResult(id_, props)
@@ -220,6 +227,53 @@ def _create_user(props: dict[str, Any]) -> cli.HsmUser:
         )
     pulumi.log.info(f"CloudHSM cluster {props['cluster_id']}: created {username}.")
     return user
+
+
+def _recreate_unused_user(user: cli.HsmUser, props: dict[str, Any]) -> cli.HsmUser:
+    """Delete and create again a user missing on some HSM, if it cannot own keys.
+
+    Only while no KMS key store uses the cluster: kmsuser owns the keys of a key
+    store, and deleting it would destroy them.
+    """
+    stores = _key_stores_on(props)
+    if stores:
+        raise HsmCommandFailed(
+            f"User {user.username} on cluster {props['cluster_id']} has "
+            f"cluster-coverage {user.cluster_coverage!r} and key store(s) "
+            f"{', '.join(stores)} use the cluster, so it may own keys and is not "
+            "recreated. Remove the HSMs that lack the user and add them again "
+            "(they clone from a backup that holds it), then run `pulumi up` again."
+        )
+    pulumi.log.warn(
+        f"CloudHSM cluster {props['cluster_id']}: {user.username} has "
+        f"cluster-coverage {user.cluster_coverage!r} and no key store uses the "
+        "cluster: deleting and creating it again on every ACTIVE HSM."
+    )
+    everywhere = {**props, "hsm_ips": active_hsm_ips(props) or props["hsm_ips"]}
+    _delete_user(everywhere)
+    return _create_user(everywhere)
+
+
+def _key_stores_on(props: dict[str, Any]) -> list[str]:
+    kms = aws.client("kms", props.get("region"))
+    stores = []
+    for page in kms.get_paginator("describe_custom_key_stores").paginate():
+        stores += [
+            str(store["CustomKeyStoreId"])
+            for store in page.get("CustomKeyStores", [])
+            if store.get("CloudHsmClusterId") == props["cluster_id"]
+        ]
+    return stores
+
+
+def active_hsm_ips(props: dict[str, Any]) -> list[str]:
+    """The IPs of the cluster's ACTIVE HSMs now (empty if the cluster is gone)."""
+    cluster = describe_cluster(props["cluster_id"], props.get("region"))
+    return [
+        str(hsm["EniIp"])
+        for hsm in cluster.hsms
+        if hsm.get("State") == "ACTIVE" and hsm.get("EniIp")
+    ]
 
 
 def _delete_user(props: dict[str, Any]) -> None:

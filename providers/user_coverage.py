@@ -29,6 +29,7 @@ from providers._inputs import (
     is_unknown,
 )
 from providers.crypto_user import (
+    active_hsm_ips,
     check_cluster_client_inputs,
     cluster_and_instance_reachable,
     list_users,
@@ -36,6 +37,7 @@ from providers.crypto_user import (
 from providers.errors import HsmCommandFailed
 
 FULL = "full"
+UNKNOWN = "unknown: the HSMs changed since the last check"
 
 
 def check_coverage(props: dict[str, Any]) -> dict[str, str]:
@@ -66,6 +68,11 @@ class CryptoUserCoverageProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         if not cluster_and_instance_reachable(props):
             return ReadResult(id_, props)
+        if set(active_hsm_ips(props)) != set(props["hsm_ips"]):
+            # The HSM set changed (one deleted or added out of band): the stored
+            # coverage proves nothing now, and the next up checks it again.
+            unknown = dict.fromkeys(props["usernames"], UNKNOWN)
+            return ReadResult(id_, {**props, "coverage": unknown})
         users = list_users(props, props["hsm_ips"], "refresh user coverage")
         seen = {user.username: user.cluster_coverage for user in users}
         coverage = {name: seen.get(name, "missing") for name in props["usernames"]}
