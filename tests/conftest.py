@@ -1,9 +1,13 @@
-"""Shared fixtures: a started emulator whose AWS environment the test inherits."""
+"""Shared fixtures: a started emulator whose AWS environment the test inherits,
+and one dev-stack rehearsal per session for the tests that read its report."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +55,30 @@ def realistic_emulator(
 ) -> Iterator[Emulator]:
     """A started emulator on the realistic timing profile."""
     yield from _started("realistic", tmp_path, monkeypatch)
+
+
+@dataclass(frozen=True)
+class DevRehearsal:
+    """One whole dev-stack rehearsal: its exit code, report and work directory."""
+
+    exit_code: int
+    report: dict[str, Any]
+    workdir: Path
+
+
+@pytest.fixture(scope="session")
+def dev_rehearsal(tmp_path_factory: pytest.TempPathFactory) -> DevRehearsal:
+    """The dev stack rehearsed once per session on the realistic profile.
+
+    A rehearsal costs tens of seconds of real time, so every test that only
+    reads its report shares this one. Realistic timings cost no more real time
+    than fast ones and let the performance guard read meaningful figures.
+    """
+    from rehearsal.engine.cli import main
+
+    workdir = tmp_path_factory.mktemp("dev-rehearsal")
+    exit_code = main(
+        ["--stack", "dev", "--profile", "realistic", "--workdir", str(workdir)]
+    )
+    report = json.loads((workdir / "report.json").read_text())
+    return DevRehearsal(exit_code, report, workdir)

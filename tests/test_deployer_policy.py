@@ -1,7 +1,7 @@
 """policies/deployer.json allows every call a deployment makes, and little more.
 
 Three sources of calls are replayed against the policy: the emulator's call log
-of a whole dev-stack rehearsal (fast profile, run once for this module), the
+of a whole dev-stack rehearsal (the session's shared one, tests/conftest.py), the
 boto3 calls written in providers/ (read from their source), and the calls the
 real pulumi-aws provider makes for each resource type the program uses (listed
 below from the provider's source, since the rehearsal's adapter makes fewer).
@@ -20,6 +20,7 @@ import pytest
 from botocore import xform_name
 
 from iam_policy import Policy, Statement, iam_action
+from tests.conftest import DevRehearsal
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 POLICY_PATH = PROJECT_DIR / "policies" / "deployer.json"
@@ -207,23 +208,9 @@ def policy() -> Policy:
 
 
 @pytest.fixture(scope="module")
-def rehearsal_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The report of one whole dev-stack rehearsal (fast profile)."""
-    try:
-        from rehearsal.engine.config import load_stack_config
-        from rehearsal.engine.runner import Rehearsal, RehearsalOptions
-    except ImportError as error:
-        pytest.skip(f"the rehearsal engine cannot be imported yet: {error}")
-
-    workdir = tmp_path_factory.mktemp("deployer-policy-rehearsal")
-    options = RehearsalOptions(
-        project_dir=PROJECT_DIR,
-        config=load_stack_config(PROJECT_DIR, "dev"),
-        workdir=workdir / "work",
-        report_path=workdir / "report.json",
-        profile="fast",
-    )
-    report = Rehearsal(options).run().to_json()
+def rehearsal_report(dev_rehearsal: DevRehearsal) -> dict[str, Any]:
+    """The report of the session's whole dev-stack rehearsal (tests/conftest.py)."""
+    report = dev_rehearsal.report
     if not report.get("api_calls"):
         pytest.skip(f"the rehearsal recorded no API calls: {report.get('error')}")
     return report

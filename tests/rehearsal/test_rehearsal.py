@@ -1,4 +1,7 @@
-"""The whole dev stack rehearsed: `--step all`, fast profile, every check passes."""
+"""The whole dev stack rehearsed: `--step all`, realistic profile, every check passes.
+
+The rehearsal is the session's shared one (tests/conftest.py `dev_rehearsal`).
+"""
 
 import json
 from pathlib import Path
@@ -6,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rehearsal.engine.cli import main
+from tests.conftest import DevRehearsal
 
 REPORT_FIELDS = {
     "stack",
@@ -38,15 +41,14 @@ CHECKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("dev")
+@pytest.fixture
+def workdir(dev_rehearsal: DevRehearsal) -> Path:
+    return dev_rehearsal.workdir
 
 
-@pytest.fixture(scope="module")
-def rehearsal(workdir: Path) -> tuple[int, dict[str, Any]]:
-    exit_code = main(["--stack", "dev", "--profile", "fast", "--workdir", str(workdir)])
-    return exit_code, json.loads((workdir / "report.json").read_text())
+@pytest.fixture
+def rehearsal(dev_rehearsal: DevRehearsal) -> tuple[int, dict[str, Any]]:
+    return dev_rehearsal.exit_code, dev_rehearsal.report
 
 
 def test_all_on_dev_stack_passes_every_check(rehearsal: tuple[int, dict]) -> None:
@@ -61,7 +63,7 @@ def test_all_on_dev_stack_report_has_every_field(rehearsal: tuple[int, dict]) ->
     _, report = rehearsal
 
     assert REPORT_FIELDS <= set(report)
-    assert report["stack"] == "dev" and report["profile"] == "fast"
+    assert report["stack"] == "dev" and report["profile"] == "realistic"
     assert report["api_calls"]["cloudhsmv2"]["CreateHsm"] == 2
     assert report["throttled_calls"] == 0
 
@@ -69,8 +71,9 @@ def test_all_on_dev_stack_report_has_every_field(rehearsal: tuple[int, dict]) ->
 def test_all_on_dev_stack_times_are_simulated(rehearsal: tuple[int, dict]) -> None:
     _, report = rehearsal
 
-    # fast profile: cluster 2 + HSM 3 + initialize 2 + HSM 3 + connect 3.
-    assert report["critical_path_seconds"] == 13
+    # realistic profile: cluster 300 + HSM 720 + initialize 300 + HSM 720
+    # + connect 1200.
+    assert report["critical_path_seconds"] == 3240
     assert report["simulated_deploy_seconds"] >= report["critical_path_seconds"]
     assert report["simulated_destroy_seconds"] > 0
     assert "simulated" in report["note"]
