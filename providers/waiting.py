@@ -5,7 +5,8 @@ deadline passes. It sleeps long while the operation cannot be finished yet,
 then tightly around the expected completion, then backs off by 1.5x. Against
 the emulator the clock is the emulator's simulated clock (`HttpClock`, picked
 by `clock_from_environment` when FIPS_KEYSTORE_CLOCK_URL is set), so a wait of
-twenty simulated minutes takes milliseconds.
+twenty simulated minutes takes milliseconds; each finished wait is reported to
+it (`WaitRecord`), so a rehearsal can tell how much time polling added.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import os
 import time
 import urllib.request
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pulumi
 
@@ -29,6 +31,9 @@ from providers.errors import (
 
 CLOCK_URL_VARIABLE = "FIPS_KEYSTORE_CLOCK_URL"
 PROGRESS_EVERY_SECONDS = 300.0
+# Before the expected completion a wait sleeps this share of the time still
+# expected: few polls (each quarters what is left), none much past completion.
+EARLY_FRACTION = 0.75
 DEFAULT_NEXT_STEP = (
     "Look at the resource in the AWS console or CLI; when it finishes, run "
     "`pulumi up` again (the provider adopts what already exists), or raise "
@@ -45,6 +50,25 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class WaitRecord:
+    """One finished wait: how long it took, how often it polled, and the poll
+    overhead bound (the last interval slept, within which the state changed)."""
+
+    resource: str
+    outcome: str
+    waited_seconds: float
+    polls: int
+    overhead_bound_seconds: float
+
+
+@runtime_checkable
+class WaitRecorder(Protocol):
+    """A clock that keeps the record of each finished wait (the emulator's)."""
+
+    def record_wait(self, record: WaitRecord) -> None: ...
 
 
 class ProgressLog(Protocol):
@@ -83,6 +107,17 @@ class HttpClock:
         )
         self._call(request)
 
+    def record_wait(self, record: WaitRecord) -> None:
+        """Tell the emulator about a finished wait (rehearsal reports use it)."""
+        body = json.dumps(asdict(record)).encode()
+        request = urllib.request.Request(
+            f"{self.url}/waits",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        self._call(request)
+
     def _call(self, request: urllib.request.Request) -> float:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as reply:
@@ -103,11 +138,12 @@ def clock_from_environment() -> Clock:
 class IntervalPolicy:
     """Long sleeps while the operation cannot be done yet, short ones after.
 
-    Before `expected_seconds` the interval is half the remaining expected time
-    (between `min_interval` and `max_interval`), so an operation expected to take
-    twenty minutes is not polled every five seconds. From the expected completion
-    on, the interval starts at `min_interval` and grows by 1.5x up to
-    `max_interval`.
+    Before `expected_seconds` the interval is three quarters of the remaining
+    expected time (at least `min_interval`), so an operation expected to take
+    twenty minutes is polled about six times, not every minute; `max_interval`
+    does not cap these sleeps, since the caller expects the operation to run
+    at least that long. From the expected completion on, the interval starts at
+    `min_interval` and grows by 1.5x up to `max_interval`.
     """
 
     def __init__(
@@ -121,7 +157,7 @@ class IntervalPolicy:
     def next_interval(self, elapsed: float) -> float:
         remaining = self.expected_seconds - elapsed
         if remaining > self.min_interval:
-            return _clamp(remaining / 2, self.min_interval, self.max_interval)
+            return max(remaining * EARLY_FRACTION, self.min_interval)
 
         if self._late_interval is None:
             self._late_interval = self.min_interval
@@ -153,24 +189,34 @@ def wait_for(
     policy = IntervalPolicy(expected_seconds, min_interval, max_interval)
     start = clock.now()
     progress = _Progress(resource, log)
+    polls, interval = 0, 0.0
 
     while True:
         current = describe()
+        polls += 1
         state = state_of(current)
         elapsed = clock.now() - start
         progress.observe(state, elapsed)
 
         if is_done(current):
+            _record(clock, WaitRecord(resource, "done", elapsed, polls, interval))
             return current
         if is_failed is not None and is_failed(current):
+            _record(clock, WaitRecord(resource, "failed", elapsed, polls, interval))
             raise ResourceFailed(resource, state, next_step)
 
         remaining = timeout_seconds - elapsed
         if remaining <= 0:
+            _record(clock, WaitRecord(resource, "timeout", elapsed, polls, interval))
             raise WaitTimeout(resource, state, elapsed, next_step)
         interval = min(policy.next_interval(elapsed), remaining)
         _LOG.debug("%s: %s, polling again in %.1fs", resource, state, interval)
         clock.sleep(interval)
+
+
+def _record(clock: Clock, record: WaitRecord) -> None:
+    if isinstance(clock, WaitRecorder):
+        clock.record_wait(record)
 
 
 def state_of(described: object) -> str:
@@ -196,7 +242,3 @@ class _Progress:
             self.log.info(f"{self.resource}: {state} after {format_duration(elapsed)}")
             self.last_state = state
             self.last_line_at = elapsed
-
-
-def _clamp(value: float, low: float, high: float) -> float:
-    return max(low, min(value, high))

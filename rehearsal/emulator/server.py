@@ -130,6 +130,8 @@ class Emulator:
         self.clock = SimulatedClock()
         self.faults = FaultPlan(seed=seed)
         self.calls = CallLog()
+        # Finished waits reported by the waiters (providers.waiting.WaitRecord).
+        self.waits: list[dict[str, Any]] = []
         self.models = types.SimpleNamespace()
         self._requested_port = port
         self._operations: dict[tuple[str, str], OperationHandler] = {}
@@ -234,6 +236,8 @@ class Emulator:
         self.register_route(
             "POST", "/_emulator/clock/participants", self._clock_participants
         )
+        self.register_route("POST", "/_emulator/clock/waits", self._waits_add)
+        self.register_route("GET", "/_emulator/clock/waits", self._waits_list)
         self.register_route("GET", "/_emulator/faults", self._faults_get)
         self.register_route("POST", "/_emulator/faults", self._faults_set)
         self.register_route("DELETE", "/_emulator/faults", self._faults_clear)
@@ -262,6 +266,13 @@ class Emulator:
         except ValueError as error:
             raise ControlRequestError(str(error)) from error
         return {"participants": participants, "now": self.clock.now()}
+
+    def _waits_add(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.waits.append({**payload, "at": self.clock.now()})
+        return {"now": self.clock.now(), "waits": len(self.waits)}
+
+    def _waits_list(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"now": self.clock.now(), "waits": list(self.waits)}
 
     def _faults_get(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.faults.to_dict()

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from providers.waiting import HttpClock, wait_for
 from rehearsal.emulator import (
     Emulator,
     EmulatorError,
@@ -66,6 +67,36 @@ def test_clock_sleep_returns_after_simulated_seconds(emulator: Emulator) -> None
     assert status == 200
     assert body == {"now": 90}
     assert emulator.clock.now() == 90
+
+
+def test_clock_waits_records_each_wait_the_http_clock_reports(
+    emulator: Emulator,
+) -> None:
+    clock = HttpClock(emulator.env()["FIPS_KEYSTORE_CLOCK_URL"])
+    finished_at = 300.0
+
+    wait_for(
+        lambda: "ACTIVE" if clock.now() >= finished_at else "CREATING",
+        is_done=lambda state: state == "ACTIVE",
+        resource="cluster-x",
+        expected_seconds=300,
+        timeout_seconds=3600,
+        clock=clock,
+        min_interval=1,
+        log=_SilentLog(),
+    )
+    status, body = control(emulator, "GET", "/_emulator/clock/waits")
+
+    assert status == 200
+    (wait,) = body["waits"]
+    assert (wait["resource"], wait["outcome"]) == ("cluster-x", "done")
+    assert wait["at"] - finished_at <= wait["overhead_bound_seconds"] <= 1
+    assert 1 < wait["polls"] <= 8
+
+
+class _SilentLog:
+    def info(self, msg: str) -> None:
+        pass
 
 
 def test_clock_advance_moves_clock(emulator: Emulator) -> None:

@@ -13,6 +13,7 @@ from providers.waiting import (
     HttpClock,
     IntervalPolicy,
     SystemClock,
+    WaitRecord,
     clock_from_environment,
     wait_for,
 )
@@ -29,6 +30,17 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now_seconds += seconds
+
+
+class RecordingClock(FakeClock):
+    """A fake clock that also keeps wait records, as the emulator's clock does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[WaitRecord] = []
+
+    def record_wait(self, record: WaitRecord) -> None:
+        self.records.append(record)
 
 
 class RecordingLog:
@@ -55,9 +67,54 @@ def states_by_time(clock: FakeClock, timeline: list[tuple[float, str]]):
 def test_next_interval_long_before_expected_completion() -> None:
     policy = IntervalPolicy(expected_seconds=1200, min_interval=5, max_interval=60)
 
-    assert policy.next_interval(0) == 60
-    assert policy.next_interval(1150) == 25
-    assert policy.next_interval(1192) == 5
+    assert policy.next_interval(0) == 900
+    assert policy.next_interval(1150) == 37.5
+    assert policy.next_interval(1192) == 6
+
+
+def test_wait_for_polls_a_long_operation_few_times_and_notices_completion_soon() -> (
+    None
+):
+    clock = RecordingClock()
+    describe = states_by_time(clock, [(0, "CONNECTING"), (1200, "CONNECTED")])
+
+    wait_for(
+        describe,
+        is_done=lambda state: state == "CONNECTED",
+        resource="store-x",
+        expected_seconds=1200,
+        timeout_seconds=3600,
+        clock=clock,
+        log=RecordingLog(),
+    )
+
+    (record,) = clock.records
+    assert record.outcome == "done" and record.polls <= 8
+    assert record.waited_seconds - 1200 <= record.overhead_bound_seconds <= 5
+
+
+def test_wait_for_records_timeout_with_polls_and_last_interval() -> None:
+    clock = RecordingClock()
+
+    with pytest.raises(WaitTimeout):
+        wait_for(
+            lambda: "CREATING",
+            is_done=lambda state: state == "ACTIVE",
+            resource="hsm-x",
+            expected_seconds=10,
+            timeout_seconds=30,
+            clock=clock,
+            log=RecordingLog(),
+        )
+
+    (record,) = clock.records
+    assert (record.resource, record.outcome, record.waited_seconds) == (
+        "hsm-x",
+        "timeout",
+        30,
+    )
+    assert record.polls == len(clock.sleeps) + 1
+    assert record.overhead_bound_seconds == clock.sleeps[-1]
 
 
 def test_next_interval_backs_off_after_expected_completion() -> None:
@@ -150,7 +207,7 @@ def test_wait_for_never_sleeps_past_the_deadline() -> None:
             log=RecordingLog(),
         )
 
-    assert clock.sleeps == [60, 30]
+    assert clock.sleeps == [90]
 
 
 def test_wait_for_raises_resource_failed_on_failure_state() -> None:
