@@ -47,10 +47,12 @@ class AwsContext:
         clock: Clock,
         log: ProgressLog,
         durations: Mapping[str, float] | None = None,
+        stack: str = "",
     ) -> None:
         self.region = env.get("AWS_REGION") or env.get(
             "AWS_DEFAULT_REGION", "us-east-1"
         )
+        self.stack = stack
         self._session = boto3.session.Session(
             aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
             aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -132,8 +134,9 @@ class AwsAdapter:
         clock: Clock,
         log: ProgressLog,
         durations: Mapping[str, float] | None = None,
+        stack: str = "",
     ) -> None:
-        self.context = AwsContext(env, clock, log, durations)
+        self.context = AwsContext(env, clock, log, durations, stack)
         self._kinds = _registry()
         self._invokes = _invokes()
 
@@ -191,13 +194,17 @@ def tags_of(inputs: Outputs) -> list[dict[str, str]]:
     ]
 
 
-def auto_name(inputs: Outputs, logical_name: str, key: str = "name") -> str:
+def auto_name(
+    inputs: Outputs, logical_name: str, key: str = "name", stack: str = ""
+) -> str:
     """The physical name: given, from a prefix, or made from the logical name.
 
-    Pulumi adds a random suffix; the rehearsal derives one from the logical name
-    so reruns in a fresh emulator make the same names.
+    Pulumi adds a random suffix; the rehearsal derives one from the stack and the
+    logical name, so reruns in a fresh emulator make the same names and two stacks
+    in one emulator do not collide.
     """
     if inputs.get(key):
         return str(inputs[key])
     prefix = inputs.get(f"{key}Prefix") or f"{logical_name}-"
-    return f"{prefix}{hashlib.sha256(logical_name.encode()).hexdigest()[:7]}"
+    seed = f"{stack}::{logical_name}" if stack else logical_name
+    return f"{prefix}{hashlib.sha256(seed.encode()).hexdigest()[:7]}"

@@ -56,9 +56,14 @@ def _read_cluster(ctx: AwsContext, id_: str, _outputs: Outputs) -> Outputs | Non
     cluster = _describe_cluster(ctx, id_)
     if cluster is None or cluster["State"] == "DELETED":
         return None
+    return cluster_outputs(cluster)
+
+
+def cluster_outputs(cluster: dict[str, Any]) -> Outputs:
+    """A DescribeClusters entry as pulumi-aws names a cluster's attributes."""
     certificates = cluster.get("Certificates") or {}
     return {
-        "clusterId": id_,
+        "clusterId": cluster["ClusterId"],
         "clusterState": cluster["State"],
         "securityGroupId": cluster.get("SecurityGroup"),
         "vpcId": cluster.get("VpcId"),

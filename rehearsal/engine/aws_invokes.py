@@ -86,10 +86,30 @@ def _parameter(ctx: AwsContext, args: Outputs) -> Outputs:
     }
 
 
+def _cloudhsm_cluster(ctx: AwsContext, args: Outputs) -> Outputs:
+    # Like pulumi-aws: an unknown id (or one not in the asked-for state) fails.
+    from rehearsal.engine.aws_hsm import cluster_outputs
+
+    clusters = ctx.client("cloudhsmv2").describe_clusters(
+        Filters={"clusterIds": [args["clusterId"]]}
+    )["Clusters"]
+    wanted = args.get("clusterState")
+    found = [c for c in clusters if wanted in (None, c["State"])]
+    if not found:
+        state = f" in state {wanted}" if wanted else ""
+        raise UnsupportedResourceError(
+            f"getCluster: no CloudHSM cluster {args['clusterId']}{state} in the "
+            "emulator. Check clusterId in the stack config (DescribeClusters lists "
+            "the clusters)"
+        )
+    return {**cluster_outputs(found[0]), "id": found[0]["ClusterId"]}
+
+
 INVOKES: dict[str, Callable[[AwsContext, Outputs], Outputs]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getRegion:getRegion": _region,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:ec2/getSubnet:getSubnet": _subnet,
     "aws:ssm/getParameter:getParameter": _parameter,
+    "aws:cloudhsmv2/getCluster:getCluster": _cloudhsm_cluster,
 }

@@ -35,6 +35,11 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, help="default <workdir>/report.json")
     parser.add_argument("--step", choices=STEPS, default="all")
     return parser.parse_args(argv)
+        "--sequential",
+        action="store_true",
+        help="one resource operation at a time (the baseline of `make bench`)",
+    )
+    parser.add_argument(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,3 +86,4 @@ def _options(arguments: argparse.Namespace) -> RehearsalOptions:
         faults=arguments.faults,
         step=arguments.step,
     )
+        sequential=arguments.sequential,

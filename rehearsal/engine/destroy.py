@@ -1,9 +1,11 @@
 """Destroy: every resource in reverse dependency order, independent ones at once.
 
-Protected resources stop destroy before it touches anything. Resources marked
-retain_on_delete are dropped from the state and reported; keys are scheduled for
-deletion (pulumi-aws behaviour) and reported with their deletion date, and a kept
-key store record with the date after which it can be deleted.
+Protected resources stop destroy before it touches anything. Resources read with
+`get()` (external: the stack uses them but does not own them) are dropped from the
+state and never deleted. Resources marked retain_on_delete are dropped from the
+state and reported; keys are scheduled for deletion (pulumi-aws behaviour) and
+reported with their deletion date, and a kept key store record with the date after
+which it can be deleted.
 """
 
 from collections.abc import Mapping
@@ -103,7 +105,9 @@ class Destroyer:
         if not record.custom:
             self.workdir.remove(record.urn)
             return
-        if record.retain_on_delete:
+        if record.external:
+            record.operation = "discard"
+        elif record.retain_on_delete:
             record.operation = "retain"
             self.left.append(LeftBehind(record, "kept (retain_on_delete)"))
         else:

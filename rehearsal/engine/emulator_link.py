@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +34,10 @@ class EmulatorLink:
     def __init__(self, url: str, region: str = "us-east-1") -> None:
         self.url = url.rstrip("/")
         self.region = region
+        # `--sequential`: one resource operation in flight at a time, as a tool
+        # that applies one step after the other would.
+        self.one_at_a_time = False
+        self._turn = threading.Lock()
 
     def env(self) -> dict[str, str]:
         """The standard AWS environment that points boto3 at the emulator."""
@@ -56,12 +61,20 @@ class EmulatorLink:
 
     @contextlib.contextmanager
     def participant(self) -> Iterator[None]:
-        """Count one in-flight operation, so the clock waits for it to sleep too."""
-        self._call("POST", "/_emulator/clock/participants", {"delta": 1})
-        try:
-            yield
-        finally:
-            self._call("POST", "/_emulator/clock/participants", {"delta": -1})
+        """Count one in-flight operation, so the clock waits for it to sleep too.
+
+        With `one_at_a_time`, an operation waits for its turn before it counts.
+        """
+        with self._turn if self.one_at_a_time else contextlib.nullcontext():
+            self._call("POST", "/_emulator/clock/participants", {"delta": 1})
+            try:
+                yield
+            finally:
+                self._call("POST", "/_emulator/clock/participants", {"delta": -1})
+
+    def waits(self) -> list[dict[str, Any]]:
+        """Every wait the waiters reported finished (providers.waiting.WaitRecord)."""
+        return list(self._call("GET", "/_emulator/clock/waits").get("waits", []))
 
     def set_faults(self, faults: dict[str, Any]) -> None:
         """Replace the emulator's fault plan."""

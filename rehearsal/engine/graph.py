@@ -21,6 +21,14 @@ _PROFILE_OPERATIONS: dict[str, tuple[str, ...]] = {
     "providers.key_store_connection": ("key_store_connect",),
 }
 
+# The same for destroy: what each deletion waits for.
+_DESTROY_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "aws:cloudhsmv2/cluster:Cluster": ("cluster_delete",),
+    "aws:cloudhsmv2/hsm:Hsm": ("hsm_delete",),
+    "pulumi-python:dynamic:KeyStoreConnection": ("key_store_disconnect",),
+    "providers.key_store_connection": ("key_store_disconnect",),
+}
+
 
 @dataclass(frozen=True)
 class CriticalPath:
@@ -88,13 +96,19 @@ class DependencyGraph:
 
 
 def profile_seconds(
-    records: Iterable[ResourceRecord], profile: Mapping[str, float]
+    records: Iterable[ResourceRecord],
+    profile: Mapping[str, float],
+    step: str = "create",
 ) -> dict[str, float]:
-    """AWS operation seconds each resource waits for under a timing profile."""
+    """AWS operation seconds each resource waits for under a timing profile.
+
+    `step` is "create" or "destroy"; the longest chain of destroy seconds is the
+    destroy's floor, as the longest chain of create seconds is the deployment's
+    (a chain weighs the same read forwards or backwards).
+    """
+    by_type = _DESTROY_OPERATIONS if step == "destroy" else _PROFILE_OPERATIONS
     seconds = {}
     for record in records:
-        operations = _PROFILE_OPERATIONS.get(
-            record.type, _PROFILE_OPERATIONS.get(record.provider_module, ())
-        )
+        operations = by_type.get(record.type, by_type.get(record.provider_module, ()))
         seconds[record.urn] = sum(float(profile[operation]) for operation in operations)
     return seconds

@@ -4,7 +4,9 @@ The mock monitor's RegisterResource is where the engine steps in: it records wha
 the SDK sent (parent, dependencies, protect, retain_on_delete, secret outputs),
 then creates the resource in the emulator (pulumi-aws types through the adapter,
 dynamic resources through `python -m pulumi.dynamic`), or, when the state already
-has it, diffs it and reports `same` or applies a dynamic update. The SDK registers
+has it, diffs it and reports `same` or applies a dynamic update. ReadResource (a
+resource's `get()`) reads an existing pulumi-aws resource through the adapter and
+keeps it in the state as external, so destroy leaves it alone. The SDK registers
 a resource only once its inputs and dependencies resolved, and calls the monitor
 from its executor, so independent resources are created concurrently.
 """
@@ -18,7 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import pulumi
 from pulumi.runtime import mocks, rpc
@@ -99,6 +101,38 @@ class ResourceApplier:
         self.workdir.save(record)
         self.events.changed(record)
         return record
+
+    def read(self, record: ResourceRecord) -> ResourceRecord:
+        """Read an existing resource by id (`get()`); record it as external."""
+        self.registered[record.urn] = record
+        try:
+            self._require_supported(record)
+            with self.link.participant():
+                record.start = self.link.now()
+                found = self.adapter.read(record.type, record.id, {})
+                record.end = self.link.now()
+        except Exception as error:
+            self.errors.append(f"{record.type} {record.name}: {error}")
+            record.operation = "failed"
+            self.events.changed(record)
+            raise
+        if found is None:
+            self._missing(record)
+        record.outputs, record.operation = {**found, "id": record.id}, "read"
+        self.workdir.save(record)
+        self.events.changed(record)
+        return record
+
+    def _missing(self, record: ResourceRecord) -> NoReturn:
+        message = (
+            f"the program reads {record.type} {record.name} with id {record.id} "
+            "(get()), but it does not exist in the emulator. Check the id in the "
+            "stack config, or create the resource first"
+        )
+        self.errors.append(message)
+        record.operation = "failed"
+        self.events.changed(record)
+        raise UnsupportedResourceError(message)
 
     def _apply_custom(self, record: ResourceRecord, inputs: dict[str, Any]) -> None:
         if record.is_dynamic:
@@ -185,7 +219,7 @@ class ResourceApplier:
 
 
 class RehearsalMocks(mocks.Mocks):
-    """Data sources answered by the adapter; `get` of resources is not supported."""
+    """Data sources answered by the adapter; resources go through the monitor."""
 
     def __init__(self, adapter: AwsAdapter) -> None:
         self.adapter = adapter
@@ -195,9 +229,9 @@ class RehearsalMocks(mocks.Mocks):
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict]:
         raise UnsupportedResourceError(
-            f"the program reads existing resource {args.typ} {args.name} "
-            f"({args.resource_id}) with get(); the rehearsal only creates resources. "
-            "Pass the value through stack config instead"
+            f"resource {args.typ} {args.name} reached the SDK's default mock "
+            "monitor; the rehearsal monitor registers and reads every resource. "
+            "Run the program through rehearsal.engine.program.evaluate"
         )
 
 
@@ -227,6 +261,19 @@ class RehearsalMonitor(mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(
             urn=urn, id=record.id, object=state
         )
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()
+        record = _record_of(urn, request)
+        record.id, record.external = request.id, True
+        record = self.applier.read(record)
+
+        state = _sync_await(rpc.serialize_properties(record.outputs, {}))
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(
+            urn, record.id, record.outputs
+        )
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=state)
 
 
 def resource_slot(dynamic: DynamicProviderServer, record: ResourceRecord) -> Any:
@@ -323,21 +370,23 @@ def _first_error(applier: ResourceApplier, error: Exception) -> str:
 
 
 def _record_of(urn: str, request: Any) -> ResourceRecord:
+    """A record of a RegisterResourceRequest or a ReadResourceRequest (custom)."""
     return ResourceRecord(
         urn=urn,
         type=request.type,
         name=request.name,
         parent=request.parent,
-        custom=bool(request.custom),
+        custom=bool(getattr(request, "custom", True)),
         dependencies=sorted(set(request.dependencies)),
-        protect=bool(request.protect) if request.HasField("protect") else False,
-        retain_on_delete=(
-            bool(request.retainOnDelete)
-            if request.HasField("retainOnDelete")
-            else False
-        ),
+        protect=_optional_flag(request, "protect"),
+        retain_on_delete=_optional_flag(request, "retainOnDelete"),
         additional_secret_outputs=list(request.additionalSecretOutputs),
     )
+
+
+def _optional_flag(request: Any, name: str) -> bool:
+    fields = {field.name for field in request.DESCRIPTOR.fields}
+    return name in fields and request.HasField(name) and bool(getattr(request, name))
 
 
 def changed_keys(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:

@@ -13,7 +13,8 @@ from rehearsal.engine.state import ResourceRecord
 
 NOTE = (
     "All times are simulated seconds on the emulator's clock under the named timing "
-    "profile, not measurements of AWS; real_seconds is how long the rehearsal ran."
+    "profile, not measurements of AWS; real_seconds is how long the rehearsal ran. "
+    "mean_poll_overhead_seconds bounds the time polling added per finished wait."
 )
 SECRET = "[secret]"
 
@@ -31,6 +32,9 @@ class Report:
     simulated_destroy_seconds: float | None = None
     critical_path_seconds: float | None = None
     critical_path: list[str] = field(default_factory=list)
+    destroy_critical_path_seconds: float | None = None
+    destroy_critical_path: list[str] = field(default_factory=list)
+    waits: list[dict[str, Any]] = field(default_factory=list)
     api_calls: dict[str, dict[str, int]] = field(default_factory=dict)
     throttled_calls: int = 0
     remaining: list[dict[str, Any]] = field(default_factory=list)
@@ -74,6 +78,20 @@ class Report:
         }
         self.throttled_calls = throttled
 
+    def set_waits(self, waits: Iterable[Mapping[str, Any]]) -> None:
+        """Record the finished waits the waiters reported to the emulator's clock."""
+        self.waits = [dict(wait) for wait in waits]
+
+    @property
+    def mean_poll_overhead_seconds(self) -> float | None:
+        """Mean over finished waits of the time polling may have added (a bound:
+        the last interval slept, within which the state changed)."""
+        done = [w for w in self.waits if w.get("outcome") == "done"]
+        if not done:
+            return None
+        total = sum(float(w["overhead_bound_seconds"]) for w in done)
+        return round(total / len(done), 3)
+
     def to_json(self) -> dict[str, Any]:
         """The report document, field by field."""
         return {
@@ -87,6 +105,11 @@ class Report:
             "simulated_destroy_seconds": self.simulated_destroy_seconds,
             "critical_path_seconds": self.critical_path_seconds,
             "critical_path": self.critical_path,
+            "destroy_critical_path_seconds": self.destroy_critical_path_seconds,
+            "destroy_critical_path": self.destroy_critical_path,
+            "waits": len(self.waits),
+            "polls": sum(int(w.get("polls", 0)) for w in self.waits),
+            "mean_poll_overhead_seconds": self.mean_poll_overhead_seconds,
             "api_calls": self.api_calls,
             "throttled_calls": self.throttled_calls,
             "destroy": {"remaining": self.remaining},
@@ -106,6 +129,8 @@ class Report:
             ("simulated deploy", _seconds(self.simulated_deploy_seconds)),
             ("simulated destroy", _seconds(self.simulated_destroy_seconds)),
             ("critical path", _seconds(self.critical_path_seconds)),
+            ("destroy critical path", _seconds(self.destroy_critical_path_seconds)),
+            ("poll overhead per wait", _overhead(self.mean_poll_overhead_seconds)),
             (
                 "api calls",
                 str(sum(sum(ops.values()) for ops in self.api_calls.values())),
@@ -129,6 +154,10 @@ def _shown(value: Any) -> Any:
     if isinstance(value, list):
         return [_shown(item) for item in value]
     return value
+
+
+def _overhead(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}s at most (simulated)"
 
 
 def _seconds(value: float | None) -> str:

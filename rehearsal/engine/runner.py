@@ -66,8 +66,13 @@ class RehearsalOptions:
     step: str = "all"
     program: Program | None = None
     verify: Verify | None = None
+    # An emulator already running (several stacks in one emulated account, as
+    # when one stack restores another's backup): used as is and left running.
+    emulator: RunningEmulator | None = None
 
 
+    # `--sequential`: one resource operation at a time (the benchmark's baseline).
+    sequential: bool = False
 @dataclass
 class RunContext:
     """The live pieces of one run, handed to steps and checks."""
@@ -96,8 +101,10 @@ class Rehearsal:
         started = time.monotonic()
         try:
             with self._emulator() as emulator, self._context(emulator) as context:
+                # A shared emulator may hold other stacks' calls already.
+                earlier = len(emulator.link.calls()) if self.options.emulator else 0
                 self._run_steps(context)
-                self.report.set_calls(emulator.link.calls())
+                self.report.set_calls(emulator.link.calls()[earlier:])
         except RehearsalError as error:
             self.report.error = self.report.error or str(error)
         finally:
@@ -115,6 +122,7 @@ class Rehearsal:
         if step == "refresh":
             self._refresh(context)
         if step in ("destroy", "all"):
+        context.link.one_at_a_time = self.options.sequential
             self._destroy(context)
 
     def _up(self, context: RunContext, label: str) -> None:
@@ -127,6 +135,7 @@ class Rehearsal:
             prior,
             context.console,
         )
+        self.report.set_waits(context.link.waits())
         context.console.line(f"{label}: {len(prior)} resources in the state")
         start = context.link.now()
         evaluation = evaluate(applier, self.options.config, self.program)
@@ -158,7 +167,7 @@ class Rehearsal:
         changed = [
             f"{r.name} {r.operation}"
             for r in records.values()
-            if r.custom and r.operation not in ("same", "component")
+            if r.custom and r.operation not in ("same", "component", "read")
         ]
         dropped = [prior[urn].name for urn in prior if urn not in records]
         if changed or dropped:
@@ -194,6 +203,14 @@ class Rehearsal:
         self.report.add_resources("refresh", touched)
         context.checks["refresh"] = (
             f"fail: drift in {'; '.join(drift)}" if drift else checks.PASS
+        ]
+        destroy_seconds = profile_seconds(records.values(), profile, "destroy")
+        destroy_path = DependencyGraph(records).critical_path(destroy_seconds)
+        self.report.destroy_critical_path_seconds = destroy_path.seconds
+        self.report.destroy_critical_path = [
+            records[urn].name
+            for urn in reversed(destroy_path.urns)
+            if destroy_seconds[urn]
         )
 
     def _refresh_one(self, context: RunContext, record: ResourceRecord) -> list[str]:
@@ -267,13 +284,16 @@ class Rehearsal:
     @contextlib.contextmanager
     def _emulator(self) -> Iterator[RunningEmulator]:
         step, workdir = self.options.step, self.options.workdir
-        emulator = self._start_or_attach(step, workdir)
+        shared = self.options.emulator
+        if shared is not None and step == "all":
+            _clear_state(self.workdir)
+        emulator = shared or self._start_or_attach(step, workdir)
         try:
             if self.options.faults:
                 emulator.link.set_faults(_fault_body(self.options.faults))
             yield emulator
         finally:
-            if step in ("all", "destroy"):
+            if shared is None and step in ("all", "destroy"):
                 emulator.stop()
 
     def _start_or_attach(self, step: str, workdir: Path) -> RunningEmulator:
@@ -315,7 +335,13 @@ class Rehearsal:
             try:
                 dynamic.configure(self.options.config.values)
                 durations = _durations(profile)
-                adapter = AwsAdapter(env, clock, _ConsoleLog(console), durations)
+                adapter = AwsAdapter(
+                    env,
+                    clock,
+                    _ConsoleLog(console),
+                    durations,
+                    stack=self.options.config.stack,
+                )
                 yield RunContext(
                     link,
                     adapter,

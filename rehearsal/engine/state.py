@@ -41,6 +41,9 @@ class ResourceRecord:
     protect: bool = False
     retain_on_delete: bool = False
     additional_secret_outputs: list[str] = field(default_factory=list)
+    # Read with `get()`: the stack uses it but does not own it, so destroy
+    # only drops it from the state (Pulumi's "external" resources).
+    external: bool = False
     provider_module: str = ""
     operation: str = ""
     start: float = 0.0
