@@ -5,8 +5,10 @@ connection is explained by its ConnectionErrorCode; NETWORK_ERRORS and
 INTERNAL_ERROR are transient and retried (disconnect, connect again) up to
 `max_connect_attempts` times, each attempt waiting up to `timeout_seconds`.
 Refresh reads the live state, and `pulumi up` reconnects a store found
-disconnected. KMS allows five custom key store calls per second per account;
-the waits here poll every few seconds at most, far below that.
+disconnected. KMS allows five custom key store calls per second per account:
+each operation here spaces its own calls at least a second apart (on the
+emulator's clock in a rehearsal), so with pulumi-aws's own calls the account
+stays under the quota even in a burst.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from pulumi.dynamic import (
 from providers import aws
 from providers._inputs import InputCheck, as_int, changed_inputs, input_props
 from providers.errors import KeyStoreConnectionError
-from providers.waiting import wait_for
+from providers.waiting import Clock, clock_from_environment, wait_for
 
 CUSTOM_KEY_STORE_ID_PATTERN = re.compile(r"^cks-[a-z0-9]{1,60}$")
 EXPECTED_CONNECT_SECONDS = 1200
 EXPECTED_DISCONNECT_SECONDS = 120
 GONE = "GONE"
+KEY_STORE_CALL_SPACING_SECONDS = 1.0
 
 
 class ConnectionState(StrEnum):
@@ -113,12 +116,34 @@ class KeyStore:
     error_code: str = ""
 
 
-def describe_key_store(custom_key_store_id: str, region: str | None) -> KeyStore:
+class KeyStoreApi:
+    """The KMS custom key store calls of one operation, spaced under the quota."""
+
+    def __init__(self, region: str | None, clock: Clock | None = None) -> None:
+        self.kms = aws.client("kms", region)
+        self.clock = clock or clock_from_environment()
+        self._last_call: float | None = None
+
+    def call(self, operation: str, **params: Any) -> Any:
+        """Call a KMS operation once at least the spacing passed since the last."""
+        if self._last_call is not None:
+            gap = self._last_call + KEY_STORE_CALL_SPACING_SECONDS - self.clock.now()
+            if gap > 0:
+                self.clock.sleep(gap)
+        self._last_call = self.clock.now()
+        return getattr(self.kms, operation)(**params)
+
+
+def describe_key_store(
+    custom_key_store_id: str, region: str | None, api: KeyStoreApi | None = None
+) -> KeyStore:
     """The key store's connection state now; state GONE when it does not exist."""
-    kms = aws.client("kms", region)
+    api = api or KeyStoreApi(region)
     try:
-        reply = kms.describe_custom_key_stores(CustomKeyStoreId=custom_key_store_id)
-    except kms.exceptions.CustomKeyStoreNotFoundException:
+        reply = api.call(
+            "describe_custom_key_stores", CustomKeyStoreId=custom_key_store_id
+        )
+    except api.kms.exceptions.CustomKeyStoreNotFoundException:
         return KeyStore(custom_key_store_id, GONE)
     entry = reply["CustomKeyStores"][0]
     return KeyStore(
@@ -130,19 +155,17 @@ def describe_key_store(custom_key_store_id: str, region: str | None) -> KeyStore
 
 def connect(props: dict[str, Any]) -> KeyStore:
     """Bring the key store to CONNECTED, retrying transient failures."""
-    store_id, region = props["custom_key_store_id"], props.get("region")
+    store_id, api = props["custom_key_store_id"], KeyStoreApi(props.get("region"))
     attempts = as_int(props["max_connect_attempts"])
-    store = _settle(describe_key_store(store_id, region), props)
+    store = _settle(describe_key_store(store_id, None, api), props, api)
 
     for attempt in range(1, attempts + 1):
         if store.state == ConnectionState.CONNECTED:
             return store
         if store.state != ConnectionState.CONNECTING:
-            store = _reset_if_failed(store, props)
-            aws.client("kms", region).connect_custom_key_store(
-                CustomKeyStoreId=store_id
-            )
-        store = _wait_connected(store_id, props)
+            store = _reset_if_failed(store, props, api)
+            api.call("connect_custom_key_store", CustomKeyStoreId=store_id)
+        store = _wait_connected(store_id, props, api)
         if store.state == ConnectionState.CONNECTED:
             return store
         if store.error_code not in RETRIED_ERRORS or attempt == attempts:
@@ -156,13 +179,13 @@ def connect(props: dict[str, Any]) -> KeyStore:
 
 def disconnect(props: dict[str, Any]) -> KeyStore:
     """Bring the key store to DISCONNECTED; a missing store counts as done."""
-    store_id, region = props["custom_key_store_id"], props.get("region")
-    store = describe_key_store(store_id, region)
+    store_id, api = props["custom_key_store_id"], KeyStoreApi(props.get("region"))
+    store = describe_key_store(store_id, None, api)
     if store.state in (GONE, ConnectionState.DISCONNECTED):
         return store
     if store.state != ConnectionState.DISCONNECTING:
-        aws.client("kms", region).disconnect_custom_key_store(CustomKeyStoreId=store_id)
-    return _wait_disconnected(store_id, props)
+        api.call("disconnect_custom_key_store", CustomKeyStoreId=store_id)
+    return _wait_disconnected(store_id, props, api)
 
 
 class KeyStoreConnectionProvider(ResourceProvider):
@@ -209,7 +232,7 @@ class KeyStoreConnectionProvider(ResourceProvider):
         disconnect(props)
 
 
-def _settle(store: KeyStore, props: dict[str, Any]) -> KeyStore:
+def _settle(store: KeyStore, props: dict[str, Any], api: KeyStoreApi) -> KeyStore:
     """Let a disconnect that is under way finish before connecting."""
     if store.state == GONE:
         raise KeyStoreConnectionError(
@@ -219,29 +242,30 @@ def _settle(store: KeyStore, props: dict[str, Any]) -> KeyStore:
             "custom_key_store_id input, or run `pulumi refresh` if it was deleted.",
         )
     if store.state == ConnectionState.DISCONNECTING:
-        return _wait_disconnected(store.custom_key_store_id, props)
+        return _wait_disconnected(store.custom_key_store_id, props, api)
     return store
 
 
-def _reset_if_failed(store: KeyStore, props: dict[str, Any]) -> KeyStore:
+def _reset_if_failed(
+    store: KeyStore, props: dict[str, Any], api: KeyStoreApi
+) -> KeyStore:
     """KMS connects a FAILED store only after it is disconnected."""
     if store.state != ConnectionState.FAILED:
         return store
-    aws.client("kms", props.get("region")).disconnect_custom_key_store(
-        CustomKeyStoreId=store.custom_key_store_id
-    )
-    return _wait_disconnected(store.custom_key_store_id, props)
+    api.call("disconnect_custom_key_store", CustomKeyStoreId=store.custom_key_store_id)
+    return _wait_disconnected(store.custom_key_store_id, props, api)
 
 
-def _wait_connected(store_id: str, props: dict[str, Any]) -> KeyStore:
+def _wait_connected(store_id: str, props: dict[str, Any], api: KeyStoreApi) -> KeyStore:
     return wait_for(
-        lambda: describe_key_store(store_id, props.get("region")),
+        lambda: describe_key_store(store_id, None, api),
         is_done=lambda store: (
             store.state in (ConnectionState.CONNECTED, ConnectionState.FAILED, GONE)
         ),
         resource=f"Custom key store {store_id} connection",
         expected_seconds=EXPECTED_CONNECT_SECONDS,
         timeout_seconds=as_int(props["timeout_seconds"]),
+        clock=api.clock,
         next_step=(
             "Connecting can take 30 minutes. Check `aws kms "
             f"describe-custom-key-stores --custom-key-store-id {store_id}`, then "
@@ -250,13 +274,16 @@ def _wait_connected(store_id: str, props: dict[str, Any]) -> KeyStore:
     )
 
 
-def _wait_disconnected(store_id: str, props: dict[str, Any]) -> KeyStore:
+def _wait_disconnected(
+    store_id: str, props: dict[str, Any], api: KeyStoreApi
+) -> KeyStore:
     return wait_for(
-        lambda: describe_key_store(store_id, props.get("region")),
+        lambda: describe_key_store(store_id, None, api),
         is_done=lambda store: store.state in (ConnectionState.DISCONNECTED, GONE),
         resource=f"Custom key store {store_id} disconnection",
         expected_seconds=EXPECTED_DISCONNECT_SECONDS,
         timeout_seconds=as_int(props["timeout_seconds"]),
+        clock=api.clock,
         next_step=(
             "Check `aws kms describe-custom-key-stores --custom-key-store-id "
             f"{store_id}`, then run the operation again."
