@@ -34,12 +34,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="default .rehearsal/<stack>")
     parser.add_argument("--report", type=Path, help="default <workdir>/report.json")
     parser.add_argument("--step", choices=STEPS, default="all")
-    return parser.parse_args(argv)
+    parser.add_argument(
         "--sequential",
         action="store_true",
         help="one resource operation at a time (the baseline of `make bench`)",
     )
-    parser.add_argument(
+    return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,5 +85,5 @@ def _options(arguments: argparse.Namespace) -> RehearsalOptions:
         profile=arguments.profile,
         faults=arguments.faults,
         step=arguments.step,
-    )
         sequential=arguments.sequential,
+    )

@@ -64,6 +64,8 @@ class RehearsalOptions:
     profile: str = "fast"
     faults: str = ""
     step: str = "all"
+    # `--sequential`: one resource operation at a time (the benchmark's baseline).
+    sequential: bool = False
     program: Program | None = None
     verify: Verify | None = None
     # An emulator already running (several stacks in one emulated account, as
@@ -71,8 +73,6 @@ class RehearsalOptions:
     emulator: RunningEmulator | None = None
 
 
-    # `--sequential`: one resource operation at a time (the benchmark's baseline).
-    sequential: bool = False
 @dataclass
 class RunContext:
     """The live pieces of one run, handed to steps and checks."""
@@ -113,6 +113,7 @@ class Rehearsal:
         return self.report
 
     def _run_steps(self, context: RunContext) -> None:
+        context.link.one_at_a_time = self.options.sequential
         step = self.options.step
         if step in ("up", "all"):
             self._up(context, "up")
@@ -122,8 +123,8 @@ class Rehearsal:
         if step == "refresh":
             self._refresh(context)
         if step in ("destroy", "all"):
-        context.link.one_at_a_time = self.options.sequential
             self._destroy(context)
+        self.report.set_waits(context.link.waits())
 
     def _up(self, context: RunContext, label: str) -> None:
         prior = self.workdir.load_all()
@@ -135,7 +136,6 @@ class Rehearsal:
             prior,
             context.console,
         )
-        self.report.set_waits(context.link.waits())
         context.console.line(f"{label}: {len(prior)} resources in the state")
         start = context.link.now()
         evaluation = evaluate(applier, self.options.config, self.program)
@@ -187,6 +187,14 @@ class Rehearsal:
             for urn in path.urns
             if profile_seconds([records[urn]], profile)[urn]
         ]
+        destroy_seconds = profile_seconds(records.values(), profile, "destroy")
+        destroy_path = DependencyGraph(records).critical_path(destroy_seconds)
+        self.report.destroy_critical_path_seconds = destroy_path.seconds
+        self.report.destroy_critical_path = [
+            records[urn].name
+            for urn in reversed(destroy_path.urns)
+            if destroy_seconds[urn]
+        ]
 
     def _refresh(self, context: RunContext) -> None:
         records = self.workdir.load_all()
@@ -203,14 +211,6 @@ class Rehearsal:
         self.report.add_resources("refresh", touched)
         context.checks["refresh"] = (
             f"fail: drift in {'; '.join(drift)}" if drift else checks.PASS
-        ]
-        destroy_seconds = profile_seconds(records.values(), profile, "destroy")
-        destroy_path = DependencyGraph(records).critical_path(destroy_seconds)
-        self.report.destroy_critical_path_seconds = destroy_path.seconds
-        self.report.destroy_critical_path = [
-            records[urn].name
-            for urn in reversed(destroy_path.urns)
-            if destroy_seconds[urn]
         )
 
     def _refresh_one(self, context: RunContext, record: ResourceRecord) -> list[str]:
