@@ -35,6 +35,8 @@ STDOUT_LIMIT = 24_000
 STDERR_LIMIT = 8_000
 REAL_TIMEOUT_SECONDS = 60.0
 TIMED_OUT_CODE = -1
+# Standard AWS variables passed from the emulator's environment to scripts.
+RETRY_VARIABLES = ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
 
 
 class SsmError(EmulatorError):
@@ -178,6 +180,8 @@ class RunCommand:
         env.update(
             {k: v for k, v in self._emulator.env().items() if k.startswith("AWS_")}
         )
+        # A rehearsal may tune the instance CLI's retries like any AWS CLI's.
+        env.update({k: os.environ[k] for k in RETRY_VARIABLES if k in os.environ})
         env["AWS_DEFAULT_REGION"] = instance.region
         return env
 
