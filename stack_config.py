@@ -568,33 +568,40 @@ def _hsm_count_problems(values: dict[str, Any]) -> list[Problem]:
 
 
 def _customer_ca_problems(values: dict[str, Any]) -> list[Problem]:
+    """caCertificate/caPrivateKey rules that hold whatever the cluster's state.
+
+    With clusterId the cluster's state decides (checked before `up` by
+    components.cluster_adoption): an ACTIVE cluster needs caCertificate, an
+    UNINITIALIZED one a CA that can sign (both keys, or neither).
+    """
     has_certificate = values.get("ca_certificate") is not None
     has_key = values.get("ca_private_key") is not None
-    existing_cluster = values.get("cluster_id") or values.get("source_backup_id")
-    if existing_cluster and not has_certificate:
+    if values.get("source_backup_id") and not has_certificate:
         return [
             Problem(
                 "caCertificate",
                 "<unset>",
-                "required with clusterId or sourceBackupId: the trust anchor "
-                "that initialized that cluster (the private key is optional)",
+                "required with sourceBackupId: the trust anchor that initialized "
+                "the backed-up cluster (the private key is optional)",
                 'pulumi config set caCertificate -- "$(cat ca.pem)"',
             )
         ]
-    if not existing_cluster and has_certificate != has_key:
-        missing = "caPrivateKey" if has_certificate else "caCertificate"
-        secret = "--secret " if missing in SECRET_KEYS else ""
-        example = _KEYS_BY_NAME[missing].example
-        return [
-            Problem(
-                missing,
-                "<unset>",
-                "caCertificate and caPrivateKey are given both or neither "
-                "(neither: the stack generates its own CA)",
-                f"pulumi config set {secret}{missing} {example}",
-            )
-        ]
-    return []
+    if values.get("source_backup_id") or has_certificate == has_key:
+        return []
+    if values.get("cluster_id") and has_certificate:
+        return []
+    missing = "caPrivateKey" if has_certificate else "caCertificate"
+    secret = "--secret " if missing in SECRET_KEYS else ""
+    example = _KEYS_BY_NAME[missing].example
+    return [
+        Problem(
+            missing,
+            "<unset>",
+            "caCertificate and caPrivateKey are given both or neither "
+            "(neither: the stack generates its own CA)",
+            f"pulumi config set {secret}{missing} {example}",
+        )
+    ]
 
 
 def _cluster_source_problems(values: dict[str, Any]) -> list[Problem]:

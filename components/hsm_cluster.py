@@ -3,13 +3,16 @@
 Order (each step waits for the one before): cluster, first HSM, CSR signed by
 the customer CA, cluster initialized, activated from the admin client,
 `kmsuser` created, the other HSMs (cloned with `kmsuser` on them), then a
-coverage check over all HSMs. When a cluster is adopted (`clusterId`) or
-restored (`sourceBackupId`) it already has its trust anchor and admin, so no
-CSR signing, initialization or activation is made: the admin client gets the
-configured trust anchor (`caCertificate`) from its user data instead.
-Known gaps of adoption: HSMs already in an adopted cluster are not managed
-(`hsmCount` HSMs are added to it), and a restored backup's existing `kmsuser`
-keeps its old password, which must then be set as `kmsuserPassword`.
+coverage check over all HSMs. A cluster restored from a backup
+(`sourceBackupId`) or adopted ACTIVE (`clusterId`, see
+`components.cluster_adoption`) already has its trust anchor and admin, so no
+CSR signing or initialization is made, and the activation step only installs
+the configured trust anchor (`caCertificate`) on the admin client and checks
+that `adminPassword` logs in as admin. An adopted UNINITIALIZED cluster goes
+through every step like a new one. The cluster of `clusterId` is read with
+`get()`, so destroy never deletes it.
+Known gap of adoption: HSMs already in an adopted cluster are not managed
+(`hsmCount` HSMs are added to it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.admin_client import AdminClient
+from components.cluster_adoption import adopted_cluster
 from components.network import Network, nth
 from providers.backup_retention import BackupRetention, BackupRetentionArgs
 from providers.cluster_activation import ClusterActivation, ClusterActivationArgs
@@ -64,6 +68,10 @@ class HsmCluster(pulumi.ComponentResource):
     trust_anchor_pem: pulumi.Output[str]
     admin_password_secret_arn: pulumi.Output[str]
     kmsuser_password: pulumi.Output[str]
+    kmsuser_password_secret_arn: pulumi.Output[str]
+    # True when the cluster came with its users (restored, or adopted ACTIVE):
+    # its `kmsuser` may hold a password KMS rotated for an earlier key store.
+    has_existing_users: bool
     admin_client: AdminClient
     coverage: CryptoUserCoverage
 
@@ -85,6 +93,10 @@ class HsmCluster(pulumi.ComponentResource):
             ),
         )
 
+        adopted = adopted_cluster(config, pulumi.InvokeOptions(parent=self))
+        self._initializes = config.initializes_cluster or bool(
+            adopted and adopted.needs_initialization
+        )
         cluster = self._cluster(network)
         BackupRetention(
             f"{name}-backup-retention",
@@ -132,6 +144,8 @@ class HsmCluster(pulumi.ComponentResource):
         self.trust_anchor_pem = customer_ca.certificate_pem
         self.admin_password_secret_arn = admin_secret.arn
         self.kmsuser_password = kmsuser_secret.password
+        self.kmsuser_password_secret_arn = kmsuser_secret.arn
+        self.has_existing_users = not self._initializes
         self.admin_client = admin_client
         self.coverage = coverage
         self.register_outputs(
@@ -204,7 +218,7 @@ class HsmCluster(pulumi.ComponentResource):
     ) -> ClusterInitialization | None:
         """Sign the cluster CSR and initialize; nothing for an existing identity."""
         config = self._config
-        if not config.initializes_cluster:
+        if not self._initializes:
             return None
 
         signing = ClusterCsrSigning(
@@ -277,10 +291,16 @@ class HsmCluster(pulumi.ComponentResource):
         admin_client: AdminClient,
         admin_secret: PasswordSecret,
         initialized: ClusterInitialization | None,
-    ) -> ClusterActivation | None:
-        if initialized is None:
-            return None
+    ) -> ClusterActivation:
+        """Activate a new cluster; check the admin password of an existing one.
+
+        On a cluster that is already ACTIVE (restored, adopted) the provider
+        only installs the trust anchor on the admin client and logs in as admin.
+        """
         config = self._config
+        after: list[pulumi.Resource] = [admin_client, admin_secret.value]
+        if initialized is not None:
+            after.append(initialized)
         return ClusterActivation(
             f"{self._name}-activation",
             ClusterActivationArgs(
@@ -292,10 +312,7 @@ class HsmCluster(pulumi.ComponentResource):
                 admin_password_secret_arn=admin_secret.arn,
                 timeout_seconds=config.wait_timeout_seconds,
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[initialized, admin_client, admin_secret.value],
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
 
     def _crypto_user(
@@ -305,17 +322,20 @@ class HsmCluster(pulumi.ComponentResource):
         admin_client: AdminClient,
         admin_secret: PasswordSecret,
         kmsuser_secret: PasswordSecret,
-        activated: ClusterActivation | None,
+        activated: ClusterActivation,
     ) -> CryptoUser:
-        """`kmsuser` on the first HSM, before the others are cloned from it."""
+        """`kmsuser` on the first HSM, before the others are cloned from it.
+
+        On an adopted cluster the user stays on destroy, with the cluster: the
+        keys KMS made in the HSMs belong to it.
+        """
         after: list[pulumi.Resource] = [
             first_hsm,
             admin_client,
             admin_secret.value,
             kmsuser_secret.value,
+            activated,
         ]
-        if activated is not None:
-            after.append(activated)
         return CryptoUser(
             f"{self._name}-kmsuser",
             CryptoUserArgs(
@@ -328,7 +348,11 @@ class HsmCluster(pulumi.ComponentResource):
                 admin_password_secret_arn=admin_secret.arn,
                 timeout_seconds=self._config.wait_timeout_seconds,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=after,
+                retain_on_delete=self._config.cluster_id is not None,
+            ),
         )
 
     def _coverage(

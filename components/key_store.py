@@ -3,7 +3,10 @@
 The key store record is kept on destroy (`retain_on_delete`): KMS refuses to
 delete a store whose keys are still pending deletion, so after `pulumi destroy`
 the disconnected record stays until the key's deletion window ends, and must
-then be removed with `aws kms delete-custom-key-store`.
+then be removed with `aws kms delete-custom-key-store`. On a cluster that came
+with its users (restored or adopted), `kmsuser` gets the stack's password after
+the record exists (so a cluster already backing another key store is refused
+before its `kmsuser` is touched) and before the store connects.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components.hsm_cluster import HsmCluster
+from components.hsm_cluster import KMS_USERNAME, HsmCluster
+from providers.crypto_user_password import (
+    CryptoUserPassword,
+    CryptoUserPasswordArgs,
+)
 from providers.key_store_connection import (
     KeyStoreConnection,
     KeyStoreConnectionArgs,
@@ -55,6 +62,7 @@ class KeyStore(pulumi.ComponentResource):
                 additional_secret_outputs=["keyStorePassword"],
             ),
         )
+        password_set = _kmsuser_password(name, config, cluster, region, store, self)
         connection = KeyStoreConnection(
             f"{name}-connection",
             KeyStoreConnectionArgs(
@@ -63,7 +71,7 @@ class KeyStore(pulumi.ComponentResource):
                 timeout_seconds=config.connect_timeout_seconds,
                 max_connect_attempts=MAX_CONNECT_ATTEMPTS,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[store]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[store, *password_set]),
         )
         key = aws.kms.Key(
             f"{name}-key",
@@ -98,6 +106,35 @@ class KeyStore(pulumi.ComponentResource):
                 "alias": alias.name,
             }
         )
+
+
+def _kmsuser_password(
+    name: str,
+    config: StackConfig,
+    cluster: HsmCluster,
+    region: pulumi.Input[str],
+    store: aws.kms.CustomKeyStore,
+    parent: pulumi.Resource,
+) -> list[CryptoUserPassword]:
+    """The stack's password set on a `kmsuser` the cluster came with, if any."""
+    if not cluster.has_existing_users:
+        return []
+    return [
+        CryptoUserPassword(
+            f"{name}-kmsuser-password",
+            CryptoUserPasswordArgs(
+                region=region,
+                cluster_id=cluster.cluster_id,
+                instance_id=cluster.admin_client.instance_id,
+                hsm_ips=cluster.hsm_ips,
+                username=KMS_USERNAME,
+                password_secret_arn=cluster.kmsuser_password_secret_arn,
+                admin_password_secret_arn=cluster.admin_password_secret_arn,
+                timeout_seconds=config.wait_timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[store]),
+        )
+    ]
 
 
 def account_root_policy(parent: pulumi.Resource) -> pulumi.Output[str]:

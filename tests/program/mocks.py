@@ -37,8 +37,16 @@ FAKE_KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 class CloudMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes with plausible AWS values."""
 
-    def __init__(self, zones: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        zones: list[str] | None = None,
+        cluster_state: str = "ACTIVE",
+        cluster_csr: str | None = None,
+    ) -> None:
         self.zones = ZONES if zones is None else zones
+        # What getCluster answers for an adopted cluster (`clusterId`).
+        self.cluster_state = cluster_state
+        self.cluster_csr = cluster_csr
         self.serial = itertools.count(1)
         self.inputs: dict[str, dict[str, Any]] = {}
 
@@ -119,7 +127,20 @@ class CloudMocks(pulumi.runtime.Mocks):
             }
         if token == "aws:ssm/getParameter:getParameter":
             return {"name": args["name"], "value": "ami-0123456789abcdef0"}
+        if token == "aws:cloudhsmv2/getCluster:getCluster":
+            return self._cluster(args["clusterId"])
         raise AssertionError(f"the program called an unexpected invoke {token}")
+
+    def _cluster(self, cluster_id: str) -> dict[str, Any]:
+        return {
+            "id": cluster_id,
+            "clusterId": cluster_id,
+            "clusterState": self.cluster_state,
+            "securityGroupId": "sg-0cluster0",
+            "subnetIds": list(GIVEN_SUBNETS)[:2],
+            "vpcId": GIVEN_VPC_ID,
+            "clusterCertificates": [{"clusterCsr": self.cluster_csr}],
+        }
 
 
 def _base32(digits: str) -> str:

@@ -425,12 +425,9 @@ def test_build_adopts_an_existing_cluster_without_initializing_it() -> None:
 
     cluster = evaluation.registrations["cluster-cluster"]
     assert cluster.read is True
-    for absent in (
-        "cluster-csr-signing",
-        "cluster-initialization",
-        "cluster-activation",
-    ):
-        assert absent not in evaluation.registrations
+    assert "cluster-csr-signing" not in evaluation.registrations
+    assert "cluster-initialization" not in evaluation.registrations
+    assert evaluation.depends_on("cluster-activation", "cluster-hsm-0")
     assert "caPrivateKey" not in evaluation.outputs
     assert (
         "BEGIN CERTIFICATE" in evaluation.inputs["cluster-admin-instance"]["userData"]
@@ -450,7 +447,7 @@ def test_build_restores_a_backup_without_initializing_it() -> None:
     cluster = evaluation.inputs["cluster-cluster"]
     assert cluster["sourceBackupIdentifier"] == "backup-abcdefghijk"
     assert "cluster-csr-signing" not in evaluation.registrations
-    assert "cluster-activation" not in evaluation.registrations
+    assert "cluster-initialization" not in evaluation.registrations
 
 
 def test_build_without_key_store_makes_no_kms_resources() -> None:

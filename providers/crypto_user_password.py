@@ -1,0 +1,179 @@
+"""Sets an existing crypto user's password to the stack's, through SSM as admin.
+
+A cluster restored from a backup (or adopted) may hold a `kmsuser` whose
+password KMS rotated when an earlier key store connected: nobody knows it, and
+a new key store would fail to connect with INVALID_CREDENTIALS. This resource
+sets it to the password in the stack's secret once, before the key store
+connects. Later runs never push it again: after connecting, KMS owns the
+password. Delete does nothing (the user stays; the cluster's owner removes it).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi import ResourceOptions
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from providers import _cloudhsm_cli as cli
+from providers._inputs import (
+    SECRET_ARN_PATTERN,
+    USERNAME_PATTERN,
+    InputCheck,
+    as_int,
+    changed_inputs,
+    input_props,
+)
+from providers.cluster_activation import wait_for_client
+from providers.crypto_user import (
+    CRYPTO_USER_ROLE,
+    check_cluster_client_inputs,
+    list_users,
+)
+from providers.errors import HsmCommandFailed, SsmCommandFailed
+from providers.ssm_commands import run_script
+
+REPLACING_INPUTS = ("region", "cluster_id", "username")
+
+
+class CryptoUserPasswordProvider(ResourceProvider):
+    """Set the crypto user's password once; never again after KMS rotated it."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs = InputCheck(news)
+        check_cluster_client_inputs(inputs)
+        if inputs.inputs.get("username") is None:
+            inputs.inputs["username"] = "kmsuser"
+        inputs.text(
+            "username", USERNAME_PATTERN, "1 to 31 characters from [a-zA-Z0-9_]"
+        )
+        inputs.text(
+            "password_secret_arn",
+            SECRET_ARN_PATTERN,
+            "the ARN of a Secrets Manager secret",
+        )
+        return inputs.result()
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        wait_for_client(props)
+        _require_crypto_user(props)
+        _change_password(props)
+        pulumi.log.info(
+            f"CloudHSM cluster {props['cluster_id']}: {props['username']} now has "
+            "the password of the stack's secret."
+        )
+        return CreateResult(f"{props['cluster_id']}-{props['username']}", props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # The password cannot be read back, and KMS rotates it after connecting.
+        return ReadResult(id_, props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = changed_inputs(olds, news, CryptoUserPasswordArgs)
+        replaces = [name for name in changed if name in REPLACING_INPUTS]
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            delete_before_replace=bool(replaces),
+        )
+
+    def update(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> UpdateResult:
+        # A new secret or HSM list is recorded, never pushed: pushing would cut
+        # off a connected key store, whose password KMS now owns.
+        return UpdateResult({**olds, **news})
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        pulumi.log.info(
+            f"{props.get('username')} on CloudHSM cluster {props.get('cluster_id')} "
+            "keeps its password (nothing to delete)."
+        )
+
+
+def _require_crypto_user(props: dict[str, Any]) -> None:
+    users = list_users(props, props["hsm_ips"], f"find {props['username']}")
+    username = props["username"].lower()
+    if any(u.username.lower() == username for u in users):
+        return
+    raise HsmCommandFailed(
+        f"User {props['username']} does not exist on cluster {props['cluster_id']}, "
+        "so its password cannot be set. Create it first (the CryptoUser resource "
+        "does), then run `pulumi up` again."
+    )
+
+
+def _change_password(props: dict[str, Any]) -> None:
+    username = props["username"]
+    commands = cli.fetch_secret("USER_PW", props["password_secret_arn"]) + cli.run_cli(
+        f"user change-password --username {shlex.quote(username)} "
+        f"--role {CRYPTO_USER_ROLE}",
+        cli.EXIT_COMMAND_FAILED,
+        stdin_variable="USER_PW",
+    )
+    body = cli.script(
+        cli.configure_client(props["hsm_ips"]),
+        cli.fetch_secret("ADMIN_PW", props["admin_password_secret_arn"]),
+        cli.as_admin("ADMIN_PW"),
+        commands,
+    )
+    try:
+        run_script(
+            props["instance_id"],
+            body,
+            region=props.get("region"),
+            comment=f"fips-keystore: set {username} password on {props['cluster_id']}"[
+                :100
+            ],
+            timeout_seconds=as_int(props["timeout_seconds"]),
+        )
+    except SsmCommandFailed as error:
+        raise HsmCommandFailed(
+            f"cloudhsm-cli on {props['instance_id']} failed to set the password of "
+            f"{username} on cluster {props['cluster_id']}: "
+            f"{cli.last_reply_message(error.output_tail)}. Check adminPassword "
+            f"(the cluster's admin password), then run `pulumi up` again. {error}"
+        ) from error
+
+
+@dataclass
+class CryptoUserPasswordArgs:
+    cluster_id: pulumi.Input[str]
+    instance_id: pulumi.Input[str]
+    hsm_ips: pulumi.Input[Sequence[pulumi.Input[str]]]
+    password_secret_arn: pulumi.Input[str]
+    admin_password_secret_arn: pulumi.Input[str]
+    username: pulumi.Input[str] = "kmsuser"
+    region: pulumi.Input[str] | None = None
+    timeout_seconds: pulumi.Input[int] = 1800
+
+
+class CryptoUserPassword(pulumi.dynamic.Resource, name="CryptoUserPassword"):
+    """The stack's password set on an existing crypto user (restore, adopt)."""
+
+    cluster_id: pulumi.Output[str]
+    username: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: CryptoUserPasswordArgs,
+        opts: ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            CryptoUserPasswordProvider(),
+            resource_name,
+            input_props(args),
+            opts,
+        )
