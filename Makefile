@@ -17,6 +17,11 @@ $(STAMP): requirements.txt
 test: venv
 	$(BIN)/python -m pytest
 
+# Issue 6's figures on the realistic profile, and a one-at-a-time baseline;
+# writes build/bench.json and fails when a target is missed.
+bench: venv
+	$(BIN)/python -m rehearsal.bench --output-dir build
+
 # Rehearse the dev stack end to end against the local AWS emulator (simulated clock).
 rehearse: venv
 	$(BIN)/python -m rehearsal --stack dev --profile realistic
