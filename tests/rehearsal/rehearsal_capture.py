@@ -1,0 +1,179 @@
+"""Runs `python -m rehearsal` in process and keeps everything it produced.
+
+The in-process emulator stops at the end of a run, taking the SSM command
+history with it, so the history is read just before it stops. The emulator's
+call log (with simulated times) is kept from the report's input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from rehearsal.engine.cli import main
+from rehearsal.engine.emulator_link import InProcessEmulator
+from rehearsal.engine.report import Report
+
+ADMIN_PASSWORD = "Adm1nKnownSecret7"
+KMSUSER_PASSWORD = "KmsUs3rKnownSecret9"
+
+
+@dataclass
+class SuppliedCa:
+    """A CA the test supplies as caCertificate and caPrivateKey."""
+
+    certificate_pem: str
+    private_key_pem: str
+
+    @property
+    def key_fragments(self) -> list[str]:
+        """The key's base64 lines, and a distinctive run of characters inside."""
+        lines = [
+            line
+            for line in self.private_key_pem.splitlines()
+            if line and not line.startswith("-----")
+        ]
+        return [*lines, lines[len(lines) // 2][10:50]]
+
+
+@dataclass
+class CapturedRun:
+    """What one rehearsal run left: exit code, printed log, report, SSM, files."""
+
+    exit_code: int
+    printed: str
+    report: dict[str, Any]
+    workdir: Path
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    ssm_history: list[str] = field(default_factory=list)
+
+    def produced_texts(self) -> dict[str, str]:
+        """Every text the run produced, by where it came from."""
+        texts = {
+            "printed log": self.printed,
+            "report": json.dumps(self.report),
+            "ssm history": "\n".join(self.ssm_history),
+        }
+        for path in sorted(self.workdir.rglob("*")):
+            if path.is_file() and path.name != "secret.key":
+                texts[str(path)] = path.read_bytes().decode("utf-8", "replace")
+        return texts
+
+
+def make_ca(common_name: str = "rel2 scan CA") -> SuppliedCa:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_epoch())
+        .not_valid_after(_epoch().replace(year=2036))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    return SuppliedCa(
+        certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+    )
+
+
+def write_config(path: Path, ca: SuppliedCa | None, **extra: Any) -> Path:
+    values: dict[str, Any] = {
+        "aws:region": "us-east-1",
+        "fips-keystore:hsmCount": 2,
+        "fips-keystore:protectKeys": False,
+        "fips-keystore:keyDeletionWindowDays": 7,
+        "fips-keystore:adminPassword": ADMIN_PASSWORD,
+        "fips-keystore:kmsuserPassword": KMSUSER_PASSWORD,
+    }
+    if ca is not None:
+        values["fips-keystore:caCertificate"] = ca.certificate_pem
+        values["fips-keystore:caPrivateKey"] = ca.private_key_pem
+    values.update({f"fips-keystore:{key}": value for key, value in extra.items()})
+    path.write_text(yaml.safe_dump({"config": values}))
+    return path
+
+
+def rehearse(
+    monkeypatch: pytest.MonkeyPatch, config: Path, workdir: Path, faults: str = ""
+) -> CapturedRun:
+    """Run `python -m rehearsal --step all` on `config`; capture what it made."""
+    run = CapturedRun(0, "", {}, workdir)
+    _keep_calls(monkeypatch, run)
+    _keep_ssm_history(monkeypatch, run)
+    arguments = ["--config-file", str(config), "--profile", "fast"]
+    arguments += ["--workdir", str(workdir), "--faults", faults]
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        run.exit_code = main(arguments)
+    run.printed = printed.getvalue()
+    run.report = json.loads((workdir / "report.json").read_text())
+    return run
+
+
+def occurrences(texts: dict[str, str], secrets: list[str]) -> list[str]:
+    """`where: secret[:12]` for every secret found in any text."""
+    return [
+        f"{where}: {secret[:12]}..."
+        for where, text in texts.items()
+        for secret in secrets
+        if secret and secret in text
+    ]
+
+
+def _keep_calls(monkeypatch: pytest.MonkeyPatch, run: CapturedRun) -> None:
+    original = Report.set_calls
+
+    def set_calls(report: Report, calls: Any) -> None:
+        run.calls = list(calls)
+        original(report, run.calls)
+
+    monkeypatch.setattr(Report, "set_calls", set_calls)
+
+
+def _keep_ssm_history(monkeypatch: pytest.MonkeyPatch, run: CapturedRun) -> None:
+    original = InProcessEmulator.stop
+
+    def stop(emulator: InProcessEmulator) -> None:
+        run.ssm_history = _ssm_history(emulator.link.env())
+        original(emulator)
+
+    monkeypatch.setattr(InProcessEmulator, "stop", stop)
+
+
+def _ssm_history(env: dict[str, str]) -> list[str]:
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    commands = ssm.list_commands()["Commands"]
+    invocations = ssm.list_command_invocations(Details=True)["CommandInvocations"]
+    return [json.dumps(item, default=str) for item in commands + invocations]
+
+
+def _epoch() -> datetime:
+    return datetime(2025, 1, 1, tzinfo=UTC)
