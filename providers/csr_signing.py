@@ -5,6 +5,11 @@ so this resource keeps them in its outputs: after initialization nothing can
 read them again, and a refresh keeps what the state holds. When AWS replaced
 the first HSM before signing, the cluster shows a new CSR from the new HSM; that
 is the one signed, and `signed_hsm_id` records which HSM it came from.
+
+`hsm_id` may be left out: the resource then needs only the cluster and waits
+for the first HSM's CSR itself, so the program need not make it depend on the
+first HSM (which lets destroy delete every HSM at once). `signed_hsm_ip` gives
+the steps after initialization an HSM address without that dependency.
 """
 
 from __future__ import annotations
@@ -56,7 +61,9 @@ ALREADY_INITIALIZED = frozenset(
     {ClusterState.INITIALIZE_IN_PROGRESS, ClusterState.INITIALIZED, ClusterState.ACTIVE}
 )
 CLUSTER_LOST = frozenset({GONE, ClusterState.DELETE_IN_PROGRESS, ClusterState.DELETED})
-EXPECTED_CSR_SECONDS = 900
+# The CSR appears when the first HSM is ACTIVE: about an HSM's creation time
+# after the cluster is UNINITIALIZED, when this resource starts waiting.
+EXPECTED_CSR_SECONDS = 720
 REPLACING_INPUTS = ("region", "cluster_id", "ca_certificate_pem", "ca_private_key_pem")
 OUTPUTS = (
     "cluster_csr_pem",
@@ -66,6 +73,7 @@ OUTPUTS = (
     "signed_certificate_pem",
     "identity_verified",
     "signed_hsm_id",
+    "signed_hsm_ip",
 )
 
 
@@ -147,7 +155,7 @@ class ClusterCsrSigningProvider(ResourceProvider):
         inputs = InputCheck(news)
         inputs.region()
         inputs.text("cluster_id", CLUSTER_ID_PATTERN, "a CloudHSM cluster id")
-        inputs.text("hsm_id", HSM_ID_PATTERN, "a CloudHSM HSM id")
+        inputs.optional_text("hsm_id", HSM_ID_PATTERN, "a CloudHSM HSM id")
         inputs.non_empty("ca_certificate_pem", "the CA certificate in PEM")
         inputs.non_empty("ca_private_key_pem", "the CA private key in PEM")
         inputs.boolean("require_identity", True)
@@ -159,7 +167,7 @@ class ClusterCsrSigningProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         cluster = self._wait_for_csr(props)
         certificates = cluster.certificates
-        seen_hsm_id = _first_hsm_id(cluster, props["hsm_id"])
+        seen_hsm_id = _first_hsm_id(cluster, props.get("hsm_id"))
         verified = self._verify(props, certificates)
 
         signed = sign_csr(
@@ -173,6 +181,7 @@ class ClusterCsrSigningProvider(ResourceProvider):
             "signed_certificate_pem": signed,
             "identity_verified": verified,
             "signed_hsm_id": seen_hsm_id,
+            "signed_hsm_ip": _hsm_ip(cluster, seen_hsm_id),
         }
         return CreateResult(f"{props['cluster_id']}-csr-signing", outs)
 
@@ -251,16 +260,25 @@ def _csr_wait(cluster_id: str, region: str | None) -> _CsrWait:
     return _CsrWait(f"{cluster.state} (HSMs: {hsm_states})", cluster)
 
 
-def _first_hsm_id(cluster: Cluster, expected_hsm_id: str) -> str:
+def _first_hsm_id(cluster: Cluster, expected_hsm_id: str | None) -> str | None:
     active = [hsm for hsm in cluster.hsms if hsm.get("State") == "ACTIVE"]
     ids = [str(hsm.get("HsmId")) for hsm in active]
     if expected_hsm_id in ids or not ids:
         return expected_hsm_id
+    if expected_hsm_id is None:
+        return ids[0]
     pulumi.log.warn(
         f"CloudHSM cluster {cluster.cluster_id}: HSM {expected_hsm_id} is no longer "
         f"there; AWS replaced it with {ids[0]}, whose CSR is the one signed now."
     )
     return ids[0]
+
+
+def _hsm_ip(cluster: Cluster, hsm_id: str | None) -> str | None:
+    for hsm in cluster.hsms:
+        if hsm.get("HsmId") == hsm_id:
+            return str(hsm.get("EniIp") or "") or None
+    return None
 
 
 def _certificate_outputs(certificates: dict[str, str]) -> dict[str, str | None]:
@@ -369,9 +387,9 @@ def _require_csr_from_hsm(
 @dataclass
 class ClusterCsrSigningArgs:
     cluster_id: pulumi.Input[str]
-    hsm_id: pulumi.Input[str]
     ca_certificate_pem: pulumi.Input[str]
     ca_private_key_pem: pulumi.Input[str]
+    hsm_id: pulumi.Input[str] | None = None
     region: pulumi.Input[str] | None = None
     aws_root_certificate_pem: pulumi.Input[str] | None = None
     manufacturer_root_certificate_pem: pulumi.Input[str] | None = None
@@ -392,6 +410,7 @@ class ClusterCsrSigning(pulumi.dynamic.Resource, name="ClusterCsrSigning"):
     signed_certificate_pem: pulumi.Output[str]
     identity_verified: pulumi.Output[bool]
     signed_hsm_id: pulumi.Output[str]
+    signed_hsm_ip: pulumi.Output[str]
 
     def __init__(
         self,

@@ -42,6 +42,21 @@ def test_create_waits_for_csr_verifies_identity_and_signs(
     assert outs["manufacturer_hardware_certificate_pem"]
 
 
+def test_create_without_hsm_id_signs_the_first_hsm_csr_and_gives_its_ip(
+    new_cluster: Chain, customer_ca: dict[str, Any]
+) -> None:
+    inputs = signing_inputs(new_cluster, customer_ca)
+    del inputs["hsm_id"]
+
+    outs = outs_of(ClusterCsrSigningProvider().create(inputs))
+
+    assert (outs["signed_hsm_id"], outs["signed_hsm_ip"]) == (
+        new_cluster.hsm_id,
+        new_cluster.hsm_ip,
+    )
+    assert outs["identity_verified"] is True
+
+
 def test_create_again_after_interrupted_create_signs_the_same_csr(
     new_cluster: Chain, customer_ca: dict[str, Any]
 ) -> None:
