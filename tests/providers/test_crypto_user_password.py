@@ -16,6 +16,7 @@ from tests.providers.conftest import (
     Chain,
     crypto_user_inputs,
 )
+from tests.providers.results import outs_of
 
 ROTATED_PASSWORD = "RotatedByKms42"
 
@@ -73,7 +74,7 @@ def test_update_records_new_inputs_without_pushing_them(
     result = CryptoUserPasswordProvider().update("id", inputs, news)
 
     assert simulator.verify_password("kmsuser", ROTATED_PASSWORD)
-    assert result.outs["password_secret_arn"] == news["password_secret_arn"]
+    assert outs_of(result)["password_secret_arn"] == news["password_secret_arn"]
 
 
 def test_diff_replaces_on_another_cluster() -> None:
