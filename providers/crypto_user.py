@@ -151,7 +151,17 @@ class CryptoUserProvider(ResourceProvider):
                 "nothing to delete (the user goes with the cluster)."
             )
             return
-        _delete_user(props)
+        # Destroy deletes every HSM at once (none depends on this user), so the
+        # HSMs may be going already: the user goes with them.
+        hsm_ips = active_hsm_ips(props)
+        if not hsm_ips:
+            pulumi.log.info(
+                f"{props.get('username')} on CloudHSM cluster "
+                f"{props.get('cluster_id')}: no ACTIVE HSM left, nothing to delete "
+                "(the user goes with the HSMs)."
+            )
+            return
+        _delete_user({**props, "hsm_ips": hsm_ips})
 
 
 def check_cluster_client_inputs(inputs: InputCheck) -> None:

@@ -182,6 +182,20 @@ def test_delete_removes_the_user(cluster_with_kmsuser: Chain) -> None:
     assert "kmsuser" not in users(cluster_with_kmsuser)
 
 
+def test_delete_while_every_hsm_is_deleting_logs_and_succeeds(
+    cluster_with_kmsuser: Chain, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outs = {**crypto_user_inputs(cluster_with_kmsuser), "hsm_count_at_creation": 1}
+    boto3.client("cloudhsmv2").delete_hsm(
+        ClusterId=cluster_with_kmsuser.cluster_id, HsmId=cluster_with_kmsuser.hsm_id
+    )
+
+    CryptoUserProvider().delete("x", outs)
+
+    assert "no ACTIVE HSM left, nothing to delete" in capsys.readouterr().err
+    assert cli_runs(cluster_with_kmsuser)[-1][:2] != ["user", "delete"]
+
+
 def test_delete_after_cluster_is_gone_logs_and_succeeds(
     cluster_with_kmsuser: Chain, capsys: pytest.CaptureFixture[str]
 ) -> None:
