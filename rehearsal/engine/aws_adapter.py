@@ -8,9 +8,11 @@ with the attribute names pulumi-aws uses. Known gap: updates in place are not
 applied; a changed input is reported by the rehearsal's second `up` instead.
 """
 
+import contextlib
+import contextvars
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,20 @@ from rehearsal.engine.errors import UnsupportedResourceError
 Outputs = dict[str, Any]
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+# The customTimeouts.create of the resource the current thread is creating.
+_CREATE_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "create_timeout", default=None
+)
+EMULATOR_ADVICE = (
+    "The emulator did not finish the operation: rerun with --faults unset, or "
+    "look at the emulator log in the work directory."
+)
+CREATE_TIMEOUT_ADVICE = (
+    "pulumi-aws stopped waiting at the resource's create timeout (customTimeouts; "
+    "fips-keystore sets it from waitTimeoutMinutes). Look at the resource in the "
+    "AWS console or CLI; if it is only slow, raise the timeout with `pulumi config "
+    "set waitTimeoutMinutes <minutes>`, then run `pulumi up` again."
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,10 @@ class AwsContext:
                 )
             return self._clients[service]
 
+    def create_timeout(self, default: float) -> float:
+        """The create timeout of the resource being created, else `default`."""
+        return _CREATE_TIMEOUT.get() or default
+
     def wait(
         self,
         describe: Callable[[], str],
@@ -87,6 +107,7 @@ class AwsContext:
         resource: str,
         expected_seconds: float,
         timeout_seconds: float = 3600,
+        next_step: str = EMULATOR_ADVICE,
     ) -> str:
         """Poll a state on the simulated clock until it is one of `done`."""
         return wait_for(
@@ -99,8 +120,7 @@ class AwsContext:
             clock=self.clock,
             min_interval=1,
             log=self.log,
-            next_step="The emulator did not finish the operation: rerun with "
-            "--faults unset, or look at the emulator log in the work directory.",
+            next_step=next_step,
         )
 
 
@@ -139,6 +159,15 @@ class AwsAdapter:
         self.context = AwsContext(env, clock, log, durations, stack)
         self._kinds = _registry()
         self._invokes = _invokes()
+
+    @contextlib.contextmanager
+    def create_deadline(self, seconds: float | None) -> Iterator[None]:
+        """Creates in this thread wait at most `seconds` (customTimeouts.create)."""
+        token = _CREATE_TIMEOUT.set(seconds)
+        try:
+            yield
+        finally:
+            _CREATE_TIMEOUT.reset(token)
 
     def require(self, type_: str, name: str) -> None:
         """Raise `UnsupportedResourceError` unless the rehearsal can apply `type_`."""

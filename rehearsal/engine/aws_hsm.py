@@ -4,7 +4,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from rehearsal.engine.aws_adapter import AwsContext, Deletion, Outputs, ResourceKind
+from rehearsal.engine.aws_adapter import (
+    CREATE_TIMEOUT_ADVICE,
+    AwsContext,
+    Deletion,
+    Outputs,
+    ResourceKind,
+)
 
 _HSM_WAIT_SECONDS = 7200.0
 
@@ -47,7 +53,8 @@ def _create_cluster(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, O
         failed=("DEGRADED", "DELETED"),
         resource=f"CloudHSM cluster {cluster_id} ({name})",
         expected_seconds=ctx.expected("cluster_create", 300),
-        timeout_seconds=_HSM_WAIT_SECONDS,
+        timeout_seconds=ctx.create_timeout(_HSM_WAIT_SECONDS),
+        next_step=CREATE_TIMEOUT_ADVICE,
     )
     return cluster_id, _read_cluster(ctx, cluster_id, inputs) or {}
 
@@ -135,7 +142,8 @@ def _create_hsm(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outpu
         failed=("DEGRADED", "DELETED"),
         resource=f"HSM {hsm_id} ({name})",
         expected_seconds=ctx.expected("hsm_create", 720),
-        timeout_seconds=_HSM_WAIT_SECONDS,
+        timeout_seconds=ctx.create_timeout(_HSM_WAIT_SECONDS),
+        next_step=CREATE_TIMEOUT_ADVICE,
     )
     return hsm_id, _read_hsm(ctx, hsm_id, inputs) or {}
 

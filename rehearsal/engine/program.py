@@ -14,6 +14,7 @@ from its executor, so independent resources are created concurrently.
 import asyncio
 import contextlib
 import contextvars
+import re
 import runpy
 import sys
 from collections.abc import Callable, Mapping
@@ -41,6 +42,9 @@ from rehearsal.engine.errors import RehearsalError, UnsupportedResourceError
 from rehearsal.engine.state import ResourceRecord, Workdir
 
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
+# Go durations, as Pulumi writes customTimeouts.
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 # The SDK calls the monitor from the event loop's default executor; every resource
 # that waits on AWS holds a thread, so the pool must outnumber the stack's fan-out.
 EXECUTOR_WORKERS = 64
@@ -141,7 +145,8 @@ class ResourceApplier:
             self._require_supported(record)
         prior = self.prior.get(record.urn)
 
-        with resource_slot(self.dynamic, record), self.link.participant():
+        deadline = self.adapter.create_deadline(record.create_timeout_seconds)
+        with resource_slot(self.dynamic, record), self.link.participant(), deadline:
             record.start = self.link.now()
             if prior is None:
                 self._create(record, inputs)
@@ -381,7 +386,18 @@ def _record_of(urn: str, request: Any) -> ResourceRecord:
         protect=_optional_flag(request, "protect"),
         retain_on_delete=_optional_flag(request, "retainOnDelete"),
         additional_secret_outputs=list(request.additionalSecretOutputs),
+        create_timeout_seconds=_create_timeout(request),
     )
+
+
+def _create_timeout(request: Any) -> float | None:
+    """customTimeouts.create ("10m", "1h30m", "90s") in seconds, if set."""
+    fields = {field.name for field in request.DESCRIPTOR.fields}
+    text = request.customTimeouts.create if "customTimeouts" in fields else ""
+    parts = _DURATION_PART.findall(text or "")
+    if not parts:
+        return None
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
 
 
 def _optional_flag(request: Any, name: str) -> bool:

@@ -44,6 +44,8 @@ class ResourceRecord:
     # Read with `get()`: the stack uses it but does not own it, so destroy
     # only drops it from the state (Pulumi's "external" resources).
     external: bool = False
+    # customTimeouts.create in seconds: how long pulumi-aws waits on a create.
+    create_timeout_seconds: float | None = None
     provider_module: str = ""
     operation: str = ""
     start: float = 0.0
