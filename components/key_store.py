@@ -3,7 +3,8 @@
 The key store record is kept on destroy (`retain_on_delete`): KMS refuses to
 delete a store whose keys are still pending deletion, so after `pulumi destroy`
 the disconnected record stays until the key's deletion window ends, and must
-then be removed with `aws kms delete-custom-key-store`. On a cluster that came
+then be removed with `python -m providers.cleanup --custom-key-store-id ...`
+(it refuses while keys remain). On a cluster that came
 with its users (restored or adopted), `kmsuser` gets the stack's password after
 the record exists (so a cluster already backing another key store is refused
 before its `kmsuser` is touched) and before the store connects.

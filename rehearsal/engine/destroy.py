@@ -157,8 +157,7 @@ def remaining_with_dates(left: list[LeftBehind]) -> list[dict[str, Any]]:
         if record.type == KEY_STORE_TYPE and item.until is None:
             entry.update(
                 delete_after=max(key_dates, default=None),
-                how="aws kms delete-custom-key-store --custom-key-store-id "
-                f"{record.id}",
+                how=f"python -m providers.cleanup --custom-key-store-id {record.id}",
             )
         entries.append(entry)
     return entries

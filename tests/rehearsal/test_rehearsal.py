@@ -96,7 +96,7 @@ def test_all_on_dev_stack_lists_what_stays_with_dates(
     store = remaining["aws:kms/customKeyStore:CustomKeyStore"]
     assert key["state"] == "pending deletion" and key["until"]
     assert store["delete_after"] == key["until"]
-    assert store["how"].startswith("aws kms delete-custom-key-store")
+    assert store["how"].startswith("python -m providers.cleanup --custom-key-store-id")
 
 
 def test_all_on_dev_stack_keeps_no_state(
