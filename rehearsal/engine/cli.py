@@ -12,6 +12,7 @@ from rehearsal.engine.config import (
     load_stack_config,
     stack_name_of,
 )
+from rehearsal.engine.emulator_link import AttachedEmulator
 from rehearsal.engine.errors import RehearsalError
 from rehearsal.engine.report import Report
 from rehearsal.engine.runner import STEPS, Rehearsal, RehearsalOptions
@@ -34,6 +35,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="default .rehearsal/<stack>")
     parser.add_argument("--report", type=Path, help="default <workdir>/report.json")
     parser.add_argument("--step", choices=STEPS, default="all")
+    parser.add_argument(
+        "--emulator-url",
+        metavar="URL",
+        help="use an emulator already running (`python -m rehearsal.emulator`) "
+        "and leave it running: stacks rehearsed against it share one account",
+    )
     parser.add_argument(
         "--sequential",
         action="store_true",
@@ -77,6 +84,10 @@ def _options(arguments: argparse.Namespace) -> RehearsalOptions:
         config = load_stack_config(PROJECT_DIR, arguments.stack or "dev")
 
     workdir = arguments.workdir or PROJECT_DIR / ".rehearsal" / config.stack
+    emulator = None
+    if arguments.emulator_url:
+        region = config.get("aws:region") or "us-east-1"
+        emulator = AttachedEmulator(arguments.emulator_url, region, arguments.profile)
     return RehearsalOptions(
         project_dir=PROJECT_DIR,
         config=config,
@@ -85,5 +96,6 @@ def _options(arguments: argparse.Namespace) -> RehearsalOptions:
         profile=arguments.profile,
         faults=arguments.faults,
         step=arguments.step,
+        emulator=emulator,
         sequential=arguments.sequential,
     )

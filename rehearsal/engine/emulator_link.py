@@ -3,6 +3,7 @@
 For `--step all` the emulator runs in this process. A lone `--step up` starts it as a
 background process recorded in `<workdir>/emulator.json`, so a later `--step refresh`
 or `--step destroy` finds the same emulated account; destroy stops it at the end.
+With `--emulator-url` every step uses an emulator already running and leaves it so.
 """
 
 import contextlib
@@ -141,6 +142,27 @@ class InProcessEmulator:
             os.environ.pop(MANAGED_POLICIES_VARIABLE, None)
         else:
             os.environ[MANAGED_POLICIES_VARIABLE] = self._saved_variable
+
+
+class AttachedEmulator:
+    """An emulator someone else started (`--emulator-url`): used, never stopped.
+
+    Several stacks rehearsed against one such emulator share one emulated
+    account, so one can restore another's backup or adopt its cluster.
+    """
+
+    def __init__(self, url: str, region: str, profile: str) -> None:
+        self.link = EmulatorLink(url, region)
+        self.profile = profile
+        if not self.link.is_up():
+            raise EmulatorError(
+                f"no emulator answers at {url}; start one with `python -m "
+                f"rehearsal.emulator --port N --profile {profile}` and pass "
+                "--emulator-url http://127.0.0.1:N"
+            )
+
+    def stop(self) -> None:
+        """Leave the emulator running: its owner stops it."""
 
 
 class BackgroundEmulator:

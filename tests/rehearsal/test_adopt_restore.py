@@ -19,6 +19,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 
+from rehearsal.engine.cli import main
 from rehearsal.engine.config import load_config_file
 from rehearsal.engine.emulator_link import InProcessEmulator
 from rehearsal.engine.runner import Rehearsal, RehearsalOptions
@@ -55,18 +56,22 @@ class Account:
             aws_secret_access_key="testing",
         )
 
-    def rehearse(self, stack: str, step: str, **values: Any) -> dict[str, Any]:
-        """Run one step of `stack` with the dev stack's config plus `values`."""
-        config_file = self.root / f"Pulumi.{stack}.yaml"
-        if not config_file.exists():
+    def config_file(self, stack: str, **values: Any) -> Path:
+        """`Pulumi.<stack>.yaml`: the dev stack's config, the secrets, `values`."""
+        path = self.root / f"Pulumi.{stack}.yaml"
+        if not path.exists():
             dev = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
             config = {
                 **dev["config"],
                 **{f"fips-keystore:{k}": v for k, v in self.secrets.items()},
                 **{f"fips-keystore:{k}": v for k, v in values.items()},
             }
-            config_file.write_text(yaml.safe_dump({"config": config}))
+            path.write_text(yaml.safe_dump({"config": config}))
+        return path
 
+    def rehearse(self, stack: str, step: str, **values: Any) -> dict[str, Any]:
+        """Run one step of `stack` with the dev stack's config plus `values`."""
+        config_file = self.config_file(stack, **values)
         workdir = self.root / stack
         options = RehearsalOptions(
             project_dir=PROJECT_DIR,
@@ -243,18 +248,23 @@ def test_adopt_deleted_cluster_fails_before_creating_anything(
 ) -> None:
     deleted_cluster_id, _ = dev_backup
     network = adopted["left"]
-
-    report = account.rehearse(
+    config_file = account.config_file(
         "refused",
-        "up",
         clusterId=deleted_cluster_id,
         vpcId=network["VpcId"],
         subnetIds=sorted(network["SubnetMapping"].values()),
     )
+    workdir = account.root / "refused"
 
+    exit_code = main(
+        ["--config-file", str(config_file), "--step", "up", "--workdir", str(workdir)]
+        + ["--emulator-url", account.emulator.link.url]
+    )
+
+    report = json.loads((workdir / "report.json").read_text())
+    assert exit_code == 1
     assert f"clusterId {deleted_cluster_id} is in state DELETED" in report["error"]
     assert "sourceBackupId" in report["error"]
-    assert report["checks"]["up"].startswith("fail")
     changing = [
         f"{service}:{operation}"
         for service, operations in report["api_calls"].items()
@@ -262,5 +272,21 @@ def test_adopt_deleted_cluster_fails_before_creating_anything(
         if not operation.startswith(("Describe", "Get", "List"))
     ]
     assert changing == []
-    records = Workdir(account.root / "refused").load_all().values()
+    records = Workdir(workdir).load_all().values()
     assert not [r.name for r in records if r.custom]
+
+
+def test_emulator_url_without_an_emulator_fails_saying_how_to_start_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exit_code = main(
+        ["--stack", "dev", "--workdir", str(tmp_path)]
+        + ["--emulator-url", "http://127.0.0.1:9"]
+    )
+
+    assert exit_code == 2
+    assert "no emulator answers at http://127.0.0.1:9" in capsys.readouterr().err
+    assert (
+        "python -m rehearsal.emulator --port N"
+        in json.loads((tmp_path / "report.json").read_text())["error"]
+    )
