@@ -3,7 +3,10 @@
 Order (each step waits for the one before): cluster, first HSM, CSR signed by
 the customer CA, cluster initialized, activated from the admin client,
 `kmsuser` created, the other HSMs (cloned with `kmsuser` on them), then a
-coverage check over all HSMs. A cluster restored from a backup
+coverage check over all HSMs. The CSR signing waits for the first HSM itself
+(its CSR appears when the HSM is ACTIVE) and hands the HSM's address on, so in
+the resource graph the first HSM needs only the cluster and only the coverage
+check needs it: destroy deletes all HSMs at once. A cluster restored from a backup
 (`sourceBackupId`) or adopted ACTIVE (`clusterId`, see
 `components.cluster_adoption`) already has its trust anchor and admin, so no
 CSR signing or initialization is made, and the activation step only installs
@@ -109,7 +112,13 @@ class HsmCluster(pulumi.ComponentResource):
         )
         first_hsm = self._hsm(0, cluster, network, [])
         customer_ca = self._customer_ca()
-        initialized = self._initialization(cluster, first_hsm, customer_ca)
+        signing = self._csr_signing(cluster, customer_ca)
+        initialized = self._initialization(cluster, signing, customer_ca)
+        # The steps up to `kmsuser` reach the first HSM through the signing's
+        # record of it, not the HSM resource: nothing but the coverage check then
+        # depends on that HSM, and destroy deletes every HSM at once.
+        first_hsm_ip = signing.signed_hsm_ip if signing else first_hsm.ip_address
+        before_users: list[pulumi.Resource] = [] if signing else [first_hsm]
 
         admin_secret = self._password_secret(ADMIN_USERNAME, config.admin_password)
         kmsuser_secret = self._password_secret(KMS_USERNAME, config.kmsuser_password)
@@ -122,10 +131,15 @@ class HsmCluster(pulumi.ComponentResource):
             opts=self._child,
         )
         activated = self._activation(
-            cluster, first_hsm, customer_ca, admin_client, admin_secret, initialized
+            cluster, first_hsm_ip, customer_ca, admin_client, admin_secret, initialized
         )
         crypto_user = self._crypto_user(
-            cluster, first_hsm, admin_client, admin_secret, kmsuser_secret, activated
+            cluster,
+            (first_hsm_ip, before_users),
+            admin_client,
+            admin_secret,
+            kmsuser_secret,
+            activated,
         )
 
         other_hsms = [
@@ -210,23 +224,21 @@ class HsmCluster(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _initialization(
-        self,
-        cluster: aws.cloudhsmv2.Cluster,
-        first_hsm: aws.cloudhsmv2.Hsm,
-        customer_ca: CustomerCa,
-    ) -> ClusterInitialization | None:
-        """Sign the cluster CSR and initialize; nothing for an existing identity."""
+    def _csr_signing(
+        self, cluster: aws.cloudhsmv2.Cluster, customer_ca: CustomerCa
+    ) -> ClusterCsrSigning | None:
+        """Sign the CSR of whichever HSM comes first; nothing for an existing identity.
+
+        It needs only the cluster: it waits for the first HSM's CSR itself.
+        """
         config = self._config
         if not self._initializes:
             return None
-
-        signing = ClusterCsrSigning(
+        return ClusterCsrSigning(
             f"{self._name}-csr-signing",
             ClusterCsrSigningArgs(
                 region=self._region,
                 cluster_id=cluster.cluster_id,
-                hsm_id=first_hsm.hsm_id,
                 ca_certificate_pem=customer_ca.certificate_pem,
                 ca_private_key_pem=pulumi.Output.secret(customer_ca.private_key_pem),
                 aws_root_certificate_pem=config.aws_root_certificate_pem,
@@ -237,8 +249,19 @@ class HsmCluster(pulumi.ComponentResource):
                 validity_days=config.ca_validity_days,
                 timeout_seconds=config.wait_timeout_seconds,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[first_hsm]),
+            opts=self._child,
         )
+
+    def _initialization(
+        self,
+        cluster: aws.cloudhsmv2.Cluster,
+        signing: ClusterCsrSigning | None,
+        customer_ca: CustomerCa,
+    ) -> ClusterInitialization | None:
+        """Initialize with the signed CSR; nothing for an existing identity."""
+        if signing is None:
+            return None
+        config = self._config
         return ClusterInitialization(
             f"{self._name}-initialization",
             ClusterInitializationArgs(
@@ -286,7 +309,7 @@ class HsmCluster(pulumi.ComponentResource):
     def _activation(
         self,
         cluster: aws.cloudhsmv2.Cluster,
-        first_hsm: aws.cloudhsmv2.Hsm,
+        first_hsm_ip: pulumi.Input[str],
         customer_ca: CustomerCa,
         admin_client: AdminClient,
         admin_secret: PasswordSecret,
@@ -307,7 +330,7 @@ class HsmCluster(pulumi.ComponentResource):
                 region=self._region,
                 cluster_id=cluster.cluster_id,
                 instance_id=admin_client.instance_id,
-                hsm_ip=first_hsm.ip_address,
+                hsm_ip=first_hsm_ip,
                 trust_anchor_pem=customer_ca.certificate_pem,
                 admin_password_secret_arn=admin_secret.arn,
                 timeout_seconds=config.wait_timeout_seconds,
@@ -318,7 +341,7 @@ class HsmCluster(pulumi.ComponentResource):
     def _crypto_user(
         self,
         cluster: aws.cloudhsmv2.Cluster,
-        first_hsm: aws.cloudhsmv2.Hsm,
+        first_hsm: tuple[pulumi.Input[str], list[pulumi.Resource]],
         admin_client: AdminClient,
         admin_secret: PasswordSecret,
         kmsuser_secret: PasswordSecret,
@@ -326,11 +349,13 @@ class HsmCluster(pulumi.ComponentResource):
     ) -> CryptoUser:
         """`kmsuser` on the first HSM, before the others are cloned from it.
 
+        `first_hsm` is the HSM's address and what to wait for before using it.
         On an adopted cluster the user stays on destroy, with the cluster: the
         keys KMS made in the HSMs belong to it.
         """
+        first_hsm_ip, first_hsm_ready = first_hsm
         after: list[pulumi.Resource] = [
-            first_hsm,
+            *first_hsm_ready,
             admin_client,
             admin_secret.value,
             kmsuser_secret.value,
@@ -342,7 +367,7 @@ class HsmCluster(pulumi.ComponentResource):
                 region=self._region,
                 cluster_id=cluster.cluster_id,
                 instance_id=admin_client.instance_id,
-                hsm_ips=[first_hsm.ip_address],
+                hsm_ips=[first_hsm_ip],
                 username=KMS_USERNAME,
                 password_secret_arn=kmsuser_secret.arn,
                 admin_password_secret_arn=admin_secret.arn,

@@ -15,6 +15,10 @@ _PROFILE_OPERATIONS: dict[str, tuple[str, ...]] = {
     "aws:cloudhsmv2/cluster:Cluster": ("cluster_create",),
     "aws:cloudhsmv2/hsm:Hsm": ("hsm_create",),
     "aws:ec2/instance:Instance": ("instance_ssm_online", "client_install"),
+    # The signing waits for the first HSM's CSR itself, so the chain runs
+    # through it rather than through the HSM resource.
+    "pulumi-python:dynamic:ClusterCsrSigning": ("hsm_create",),
+    "providers.csr_signing": ("hsm_create",),
     "pulumi-python:dynamic:ClusterInitialization": ("cluster_initialize",),
     "pulumi-python:dynamic:KeyStoreConnection": ("key_store_connect",),
     "providers.cluster_initialization": ("cluster_initialize",),

@@ -74,7 +74,7 @@ def test_build_adopts_an_uninitialized_cluster_like_a_new_one() -> None:
     evaluation = adopt("UNINITIALIZED")
 
     assert evaluation.registrations["cluster-cluster"].read is True
-    assert evaluation.depends_on("cluster-csr-signing", "cluster-hsm-0")
+    assert evaluation.depends_on("cluster-csr-signing", "cluster-cluster")
     assert evaluation.depends_on("cluster-activation", "cluster-initialization")
     assert "key-store-kmsuser-password" not in evaluation.registrations
     assert "caPrivateKey" in evaluation.outputs

@@ -155,10 +155,38 @@ def test_build_uses_only_the_resource_types_of_the_contract(dev: Evaluation) -> 
             assert token in contract, registration.type
 
 
-def test_build_signs_the_csr_after_the_first_hsm(dev: Evaluation) -> None:
-    assert dev.depends_on("cluster-csr-signing", "cluster-hsm-0")
+def test_build_signs_the_csr_of_the_cluster_without_waiting_on_the_hsm_resource(
+    dev: Evaluation,
+) -> None:
+    # The provider waits for the first HSM's CSR itself (its hsm_id is unset).
+    assert dev.depends_on("cluster-csr-signing", "cluster-cluster")
     assert dev.depends_on("cluster-csr-signing", "cluster-customer-ca")
+    assert not dev.depends_on("cluster-csr-signing", "cluster-hsm-0")
     assert not dev.depends_on("cluster-csr-signing", "cluster-hsm-1")
+    assert dev.inputs["cluster-csr-signing"].get("hsm_id") is None
+
+
+def test_build_lets_destroy_delete_the_first_hsm_with_the_others(
+    dev: Evaluation,
+) -> None:
+    # Only the coverage check and the key store, deleted first, need hsm-0; the
+    # chain up to kmsuser reaches it through the signing's record of it.
+    needing_first_hsm = {
+        name
+        for name in dev.registrations
+        if name != "cluster-hsm-0" and dev.depends_on(name, "cluster-hsm-0")
+    }
+    assert needing_first_hsm <= {
+        "cluster-coverage",
+        "key-store-store",
+        "key-store-connection",
+        "key-store-key",
+        "key-store-alias",
+    }
+    assert not dev.depends_on("cluster-hsm-0", "cluster-hsm-1")
+    assert not dev.depends_on("cluster-hsm-1", "cluster-hsm-0")
+    assert not dev.depends_on("cluster-kmsuser", "cluster-hsm-0")
+    assert not dev.depends_on("cluster-activation", "cluster-hsm-0")
 
 
 def test_build_activates_after_initialization_and_the_instance(
