@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +25,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from rehearsal.emulator import Emulator
 from rehearsal.engine.cli import main
-from rehearsal.engine.emulator_link import InProcessEmulator
+from rehearsal.engine.emulator_link import (
+    MANAGED_POLICIES_VARIABLE,
+    EmulatorLink,
+    InProcessEmulator,
+)
 from rehearsal.engine.report import Report
 
 ADMIN_PASSWORD = "Adm1nKnownSecret7"
@@ -71,6 +78,35 @@ class CapturedRun:
             if path.is_file() and path.name != "secret.key":
                 texts[str(path)] = path.read_bytes().decode("utf-8", "replace")
         return texts
+
+
+@dataclass
+class SharedEmulator:
+    """An emulator several rehearsals use (RehearsalOptions.emulator)."""
+
+    emulator: Emulator
+    link: EmulatorLink
+    profile: str = "fast"
+
+    def stop(self) -> None:
+        self.emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedEmulator]:
+    """One fast emulator for a test module; the runner leaves it running."""
+    saved = os.environ.get(MANAGED_POLICIES_VARIABLE)
+    os.environ[MANAGED_POLICIES_VARIABLE] = "true"
+    emulator = Emulator("fast", tmp_path_factory.mktemp("shared-emulator"))
+    emulator.start()
+    try:
+        yield SharedEmulator(emulator, EmulatorLink(emulator.url, emulator.region))
+    finally:
+        emulator.stop()
+        if saved is None:
+            os.environ.pop(MANAGED_POLICIES_VARIABLE, None)
+        else:
+            os.environ[MANAGED_POLICIES_VARIABLE] = saved
 
 
 def make_ca(common_name: str = "rel2 scan CA") -> SuppliedCa:
