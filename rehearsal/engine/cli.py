@@ -46,6 +46,11 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="one resource operation at a time (the baseline of `make bench`)",
     )
+    parser.add_argument(
+        "--interrupt-after",
+        metavar="NAME[,NAME...]",
+        help="end `up` right after creating a named resource, before recording it",
+    )
     return parser.parse_args(argv)
 
 
@@ -98,4 +103,5 @@ def _options(arguments: argparse.Namespace) -> RehearsalOptions:
         step=arguments.step,
         emulator=emulator,
         sequential=arguments.sequential,
+        interrupt_after=arguments.interrupt_after,
     )

@@ -18,6 +18,8 @@ _VERBS = {
     "drift": ("~", "drifted: its inputs are no longer true"),
     "refreshed": ("~", "outputs refreshed"),
     "failed": ("!", "failed"),
+    "interrupted": ("!", "interrupted: created, never recorded (pending create)"),
+    "import": ("=", "imported"),
 }
 
 

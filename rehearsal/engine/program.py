@@ -39,6 +39,7 @@ from rehearsal.engine.dynamic_client import (
 )
 from rehearsal.engine.emulator_link import EmulatorLink
 from rehearsal.engine.errors import RehearsalError, UnsupportedResourceError
+from rehearsal.engine.interruption import Interruption, RunInterrupted
 from rehearsal.engine.state import ResourceRecord, Workdir
 
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
@@ -78,6 +79,7 @@ class ResourceApplier:
         workdir: Workdir,
         prior: Mapping[str, ResourceRecord],
         events: ResourceEvents,
+        interruption: Interruption | None = None,
     ) -> None:
         self.adapter = adapter
         self.dynamic = dynamic
@@ -85,6 +87,7 @@ class ResourceApplier:
         self.workdir = workdir
         self.prior = dict(prior)
         self.events = events
+        self.interruption = interruption or Interruption()
         self.registered: dict[str, ResourceRecord] = {}
         self.errors: list[str] = []
 
@@ -99,10 +102,12 @@ class ResourceApplier:
             self._apply_custom(record, inputs)
         except Exception as error:
             self.errors.append(f"{record.type} {record.name}: {error}")
-            record.operation = "failed"
+            interrupted = isinstance(error, RunInterrupted)
+            record.operation = "interrupted" if interrupted else "failed"
             self.events.changed(record)
             raise
         self.workdir.save(record)
+        self.workdir.end_pending(record.urn)
         self.events.changed(record)
         return record
 
@@ -158,18 +163,28 @@ class ResourceApplier:
         self.adapter.require(record.type, record.name)
 
     def _create(self, record: ResourceRecord, inputs: dict[str, Any]) -> None:
-        if record.is_dynamic:
-            checked = self.dynamic.check(record.urn, {}, inputs)
-            record.id, record.outputs = self.dynamic.create(
-                record.urn, checked, record.additional_secret_outputs
-            )
-            record.inputs = checked
-        else:
-            record.id, record.outputs = self.adapter.create(
-                record.type, record.name, inputs
-            )
-            record.inputs = inputs
+        self.interruption.refuse_after_firing(record)
+        record.inputs = (
+            self.dynamic.check(record.urn, {}, inputs) if record.is_dynamic else inputs
+        )
+        # As Pulumi does: a create that never reports back stays pending.
+        self.workdir.begin_create(record)
+        try:
+            record.id, record.outputs = self._call_create(record)
+        except Exception:
+            # The provider answered with an error: the engine lives on and
+            # knows nothing was recorded, so the pending create is closed.
+            self.workdir.end_pending(record.urn)
+            raise
         record.operation = "create"
+        self.interruption.after_create(record)
+
+    def _call_create(self, record: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        if record.is_dynamic:
+            return self.dynamic.create(
+                record.urn, record.inputs, record.additional_secret_outputs
+            )
+        return self.adapter.create(record.type, record.name, record.inputs)
 
     def _compare(
         self, record: ResourceRecord, inputs: dict[str, Any], prior: ResourceRecord

@@ -10,6 +10,7 @@ providers' SSM helper used by the checks reads it).
 import contextlib
 import dataclasses
 import os
+import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +38,12 @@ from rehearsal.engine.errors import (
     StateError,
 )
 from rehearsal.engine.graph import DependencyGraph, profile_seconds
+from rehearsal.engine.interruption import Interruption
+from rehearsal.engine.pending import (
+    pending_warning,
+    plan_from_workdir,
+    resolve_pending,
+)
 from rehearsal.engine.program import (
     Program,
     ResourceApplier,
@@ -48,7 +55,7 @@ from rehearsal.engine.program import (
 from rehearsal.engine.report import Report
 from rehearsal.engine.state import ResourceRecord, Workdir
 
-STEPS = ("up", "refresh", "destroy", "all")
+STEPS = ("up", "refresh", "recover", "destroy", "all")
 
 Verify = Callable[["RunContext", Mapping[str, Any]], dict[str, Callable[[], None]]]
 
@@ -68,6 +75,8 @@ class RehearsalOptions:
     sequential: bool = False
     program: Program | None = None
     verify: Verify | None = None
+    # `--interrupt-after NAME[,NAME...]`: the run dies right after creating one.
+    interrupt_after: str | None = None
     # An emulator already running (several stacks in one emulated account, as
     # when one stack restores another's backup): used as is and left running.
     emulator: RunningEmulator | None = None
@@ -122,6 +131,8 @@ class Rehearsal:
             self._up(context, "up_again")
         if step == "refresh":
             self._refresh(context)
+        if step == "recover":
+            self._recover(context)
         if step in ("destroy", "all"):
             self._destroy(context)
         self.report.set_waits(context.link.waits())
@@ -135,8 +146,12 @@ class Rehearsal:
             self.workdir,
             prior,
             context.console,
+            Interruption.from_option(self.options.interrupt_after),
         )
         context.console.line(f"{label}: {len(prior)} resources in the state")
+        warning = pending_warning(self.workdir)
+        if warning:
+            context.console.line(warning)
         start = context.link.now()
         evaluation = evaluate(applier, self.options.config, self.program)
         seconds = context.link.now() - start
@@ -162,7 +177,9 @@ class Rehearsal:
         records: Mapping[str, ResourceRecord],
         prior: Mapping[str, ResourceRecord],
     ) -> str:
-        if not prior:
+        # Only the second up of `--step all` must change nothing; a lone `up`
+        # on existing state may have an interrupted run to finish.
+        if not prior or label != "up_again":
             return checks.PASS
         changed = [
             f"{r.name} {r.operation}"
@@ -196,6 +213,21 @@ class Rehearsal:
             if destroy_seconds[urn]
         ]
 
+    def _recover(self, context: RunContext) -> None:
+        plan = plan_from_workdir(self.workdir, self._region())
+        for urn, reason in plan.unresolved.items():
+            context.console.line(f"unresolved {urn}: {reason}")
+        if not plan.complete:
+            context.checks["recover"] = "fail: pending creates need a person"
+            first = next(iter(plan.unresolved.values()))
+            self.report.error = self.report.error or first
+            return
+        command = shlex.join(plan.refresh_command(self.options.config.stack))
+        context.console.line(f"recover: as `{command}` would")
+        resolved = resolve_pending(context, plan.imports, clear=bool(plan.cleared))
+        self.report.add_resources("recover", resolved)
+        context.checks["recover"] = checks.PASS
+
     def _refresh(self, context: RunContext) -> None:
         records = self.workdir.load_all()
         context.console.line(f"refresh: {len(records)} resources in the state")
@@ -225,7 +257,12 @@ class Rehearsal:
             record.end = context.link.now()
 
         record.operation = "drift" if drift else "refreshed" if changed_outputs else ""
-        self.workdir.save(record)
+        if record.id:
+            self.workdir.save(record)
+        else:
+            # Like `pulumi refresh`: a resource gone from the cloud leaves the
+            # state, and the next up creates it again.
+            self.workdir.remove(record.urn)
         context.console.changed(record)
         return drift
 
@@ -234,7 +271,10 @@ class Rehearsal:
     ) -> tuple[list[str], list[str]]:
         if not record.is_dynamic:
             found = context.adapter.read(record.type, record.id, record.outputs)
-            return (["gone from the emulator"] if found is None else []), []
+            if found is None:
+                record.id = ""
+                return ["gone from the emulator; dropped from the state"], []
+            return [], []
 
         read = context.dynamic.read(
             record.urn,
@@ -251,9 +291,20 @@ class Rehearsal:
             if key in record.inputs and (read.inputs is not None or key in changed)
         ]
         if not read.id:
-            drift.append("gone (read returned no id)")
-        record.outputs = read.outputs
+            drift.append("gone (read returned no id); dropped from the state")
+        elif self._provider_sees_difference(context, record, read.outputs):
+            drift.append("the provider reports a difference the next up applies")
+        record.id, record.outputs = read.id, read.outputs
         return drift, changed
+
+    def _provider_sees_difference(
+        self, context: RunContext, record: ResourceRecord, outputs: dict[str, Any]
+    ) -> bool:
+        """What the next up's diff will say, as `pulumi preview` shows after refresh."""
+        diff = context.dynamic.diff(
+            record.urn, record.id, outputs, record.inputs, record.inputs
+        )
+        return bool(diff.changes or diff.replaces)
 
     def _destroy(self, context: RunContext) -> None:
         records = self.workdir.load_all()
