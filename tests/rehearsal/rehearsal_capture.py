@@ -1,8 +1,8 @@
-"""Runs `python -m rehearsal` in process and keeps everything it produced.
+"""Rehearsals on one shared emulator, keeping everything each run produced.
 
-The in-process emulator stops at the end of a run, taking the SSM command
-history with it, so the history is read just before it stops. The emulator's
-call log (with simulated times) is kept from the report's input.
+Every run is its own stack in the session's emulator (`shared_emulator` in
+tests/rehearsal/conftest.py), so moto's start-up is paid once; the emulator
+stays up after a run, so its SSM history and call log can be read.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from rehearsal.emulator import Emulator
-from rehearsal.engine.cli import main
-from rehearsal.engine.emulator_link import (
-    MANAGED_POLICIES_VARIABLE,
-    EmulatorLink,
-    InProcessEmulator,
-)
-from rehearsal.engine.report import Report
+from rehearsal.engine.cli import PROJECT_DIR
+from rehearsal.engine.config import load_config_file
+from rehearsal.engine.emulator_link import MANAGED_POLICIES_VARIABLE, EmulatorLink
+from rehearsal.engine.runner import Rehearsal, RehearsalOptions
 
 ADMIN_PASSWORD = "Adm1nKnownSecret7"
 KMSUSER_PASSWORD = "KmsUs3rKnownSecret9"
@@ -66,6 +63,8 @@ class CapturedRun:
     workdir: Path
     calls: list[dict[str, Any]] = field(default_factory=list)
     ssm_history: list[str] = field(default_factory=list)
+    # The emulator's own directory: instance sandboxes and their argv.log.
+    emulator_dir: Path | None = None
 
     def produced_texts(self) -> dict[str, str]:
         """Every text the run produced, by where it came from."""
@@ -74,7 +73,8 @@ class CapturedRun:
             "report": json.dumps(self.report),
             "ssm history": "\n".join(self.ssm_history),
         }
-        for path in sorted(self.workdir.rglob("*")):
+        directories = [self.workdir, self.emulator_dir or self.workdir]
+        for path in sorted({p for d in directories for p in d.rglob("*")}):
             if path.is_file() and path.name != "secret.key":
                 texts[str(path)] = path.read_bytes().decode("utf-8", "replace")
         return texts
@@ -92,9 +92,10 @@ class SharedEmulator:
         self.emulator.stop()
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedEmulator]:
-    """One fast emulator for a test module; the runner leaves it running."""
+def start_shared_emulator(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SharedEmulator]:
+    """One fast emulator for many rehearsals; the runner leaves it running."""
     saved = os.environ.get(MANAGED_POLICIES_VARIABLE)
     os.environ[MANAGED_POLICIES_VARIABLE] = "true"
     emulator = Emulator("fast", tmp_path_factory.mktemp("shared-emulator"))
@@ -151,21 +152,34 @@ def write_config(path: Path, ca: SuppliedCa | None, **extra: Any) -> Path:
 
 
 def rehearse(
-    monkeypatch: pytest.MonkeyPatch, config: Path, workdir: Path, faults: str = ""
+    shared: SharedEmulator, config: Path, workdir: Path, faults: str = ""
 ) -> CapturedRun:
-    """Run `python -m rehearsal --step all` on `config`; capture what it made."""
-    run = CapturedRun(0, "", {}, workdir)
-    _keep_calls(monkeypatch, run)
-    _keep_ssm_history(monkeypatch, run)
-    arguments = ["--config-file", str(config), "--profile", "fast"]
-    arguments += ["--workdir", str(workdir), "--faults", faults]
+    """Rehearse `config` (`--step all`) as its own stack; keep what it produced."""
+    before = len(shared.emulator.calls.all())
+    shared.link.set_faults({})
+    options = RehearsalOptions(
+        project_dir=PROJECT_DIR,
+        config=load_config_file(config, PROJECT_DIR),
+        workdir=workdir,
+        report_path=workdir / "report.json",
+        faults=faults,
+        emulator=shared,
+    )
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        run.exit_code = main(arguments)
-    run.printed = printed.getvalue()
-    run.report = json.loads((workdir / "report.json").read_text())
-    return run
+        report = Rehearsal(options).run()
+        print(report.summary())
+    calls = [asdict(call) for call in shared.emulator.calls.all()[before:]]
+    return CapturedRun(
+        exit_code=1 if report.failed else 0,
+        printed=printed.getvalue(),
+        report=json.loads(options.report_path.read_text()),
+        workdir=workdir,
+        calls=calls,
+        ssm_history=_ssm_history(shared.link.env()),
+        emulator_dir=shared.emulator.workdir,
+    )
 
 
 def occurrences(texts: dict[str, str], secrets: list[str]) -> list[str]:
@@ -176,26 +190,6 @@ def occurrences(texts: dict[str, str], secrets: list[str]) -> list[str]:
         for secret in secrets
         if secret and secret in text
     ]
-
-
-def _keep_calls(monkeypatch: pytest.MonkeyPatch, run: CapturedRun) -> None:
-    original = Report.set_calls
-
-    def set_calls(report: Report, calls: Any) -> None:
-        run.calls = list(calls)
-        original(report, run.calls)
-
-    monkeypatch.setattr(Report, "set_calls", set_calls)
-
-
-def _keep_ssm_history(monkeypatch: pytest.MonkeyPatch, run: CapturedRun) -> None:
-    original = InProcessEmulator.stop
-
-    def stop(emulator: InProcessEmulator) -> None:
-        run.ssm_history = _ssm_history(emulator.link.env())
-        original(emulator)
-
-    monkeypatch.setattr(InProcessEmulator, "stop", stop)
 
 
 def _ssm_history(env: dict[str, str]) -> list[str]:

@@ -16,6 +16,7 @@ from tests.rehearsal.rehearsal_capture import (
     ADMIN_PASSWORD,
     KMSUSER_PASSWORD,
     CapturedRun,
+    SharedEmulator,
     SuppliedCa,
     make_ca,
     occurrences,
@@ -45,7 +46,9 @@ def ca() -> SuppliedCa:
 
 @pytest.fixture(scope="module")
 def faulty_run(
-    tmp_path_factory: pytest.TempPathFactory, ca: SuppliedCa
+    tmp_path_factory: pytest.TempPathFactory,
+    ca: SuppliedCa,
+    shared_emulator: SharedEmulator,
 ) -> Iterator[CapturedRun]:
     workdir = tmp_path_factory.mktemp("faulty")
     config = write_config(workdir.parent / "faulty.yaml", ca)
@@ -53,17 +56,18 @@ def faulty_run(
         # The instance's CLI retries like any AWS CLI; at 12% faults per call,
         # six attempts keep a run from failing on bad luck alone.
         monkeypatch.setenv("AWS_MAX_ATTEMPTS", "6")
-        yield rehearse(monkeypatch, config, workdir, FAULTS)
+        yield rehearse(shared_emulator, config, workdir, FAULTS)
 
 
 @pytest.fixture(scope="module")
 def failed_run(
-    tmp_path_factory: pytest.TempPathFactory, ca: SuppliedCa
-) -> Iterator[CapturedRun]:
+    tmp_path_factory: pytest.TempPathFactory,
+    ca: SuppliedCa,
+    shared_emulator: SharedEmulator,
+) -> CapturedRun:
     workdir = tmp_path_factory.mktemp("ssm-fail")
     config = write_config(workdir.parent / "ssm-fail.yaml", ca)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        yield rehearse(monkeypatch, config, workdir, "ssm=fail")
+    return rehearse(shared_emulator, config, workdir, "ssm=fail")
 
 
 def secrets_of(ca: SuppliedCa) -> list[str]:

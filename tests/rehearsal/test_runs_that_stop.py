@@ -18,10 +18,8 @@ import yaml
 from rehearsal.engine.cli import PROJECT_DIR
 from rehearsal.engine.config import RehearsalConfig, load_config_file
 from rehearsal.engine.runner import Rehearsal, RehearsalOptions, RunContext
-from tests.rehearsal.rehearsal_capture import SharedEmulator, shared
+from tests.rehearsal.rehearsal_capture import SharedEmulator
 from tests.rehearsal.sample_program import sample_program
-
-__all__ = ["shared"]
 
 
 def rehearse_stuck(shared: SharedEmulator, workdir: Path, stuck: str) -> dict[str, Any]:
@@ -48,9 +46,9 @@ def rehearse_stuck(shared: SharedEmulator, workdir: Path, stuck: str) -> dict[st
 
 
 def test_up_with_hsm_stuck_creating_stops_at_wait_timeout(
-    shared: SharedEmulator, tmp_path: Path
+    shared_emulator: SharedEmulator, tmp_path: Path
 ) -> None:
-    report = rehearse_stuck(shared, tmp_path, "hsm:CREATE_IN_PROGRESS")
+    report = rehearse_stuck(shared_emulator, tmp_path, "hsm:CREATE_IN_PROGRESS")
 
     error = report["error"]
     assert error.startswith("aws:cloudhsmv2/hsm:Hsm cluster-hsm-0: HSM hsm-")
@@ -60,9 +58,9 @@ def test_up_with_hsm_stuck_creating_stops_at_wait_timeout(
 
 
 def test_up_with_cluster_stuck_initializing_stops_at_wait_timeout(
-    shared: SharedEmulator, tmp_path: Path
+    shared_emulator: SharedEmulator, tmp_path: Path
 ) -> None:
-    report = rehearse_stuck(shared, tmp_path, "cluster:INITIALIZE_IN_PROGRESS")
+    report = rehearse_stuck(shared_emulator, tmp_path, "cluster:INITIALIZE_IN_PROGRESS")
 
     error = report["error"]
     assert "ClusterInitialization cluster-initialization" in error
@@ -72,9 +70,9 @@ def test_up_with_cluster_stuck_initializing_stops_at_wait_timeout(
 
 
 def test_up_with_key_store_stuck_connecting_stops_at_connect_timeout(
-    shared: SharedEmulator, tmp_path: Path
+    shared_emulator: SharedEmulator, tmp_path: Path
 ) -> None:
-    report = rehearse_stuck(shared, tmp_path, "key_store:CONNECTING")
+    report = rehearse_stuck(shared_emulator, tmp_path, "key_store:CONNECTING")
 
     error = report["error"]
     assert "KeyStoreConnection key-store-connection" in error
@@ -90,9 +88,10 @@ def no_checks(
 
 
 def test_destroy_with_protected_key_deletes_nothing_and_says_how_to_opt_in(
-    shared: SharedEmulator, tmp_path: Path
+    shared_emulator: SharedEmulator, tmp_path: Path
 ) -> None:
     (tmp_path / "notes").mkdir()
+    shared_emulator.link.set_faults({})
     options = RehearsalOptions(
         project_dir=PROJECT_DIR,
         config=RehearsalConfig("protected", tmp_path / "c.yaml", {}, frozenset()),
@@ -100,7 +99,7 @@ def test_destroy_with_protected_key_deletes_nothing_and_says_how_to_opt_in(
         report_path=tmp_path / "report.json",
         program=sample_program(str(tmp_path / "notes"), protect_key=True),
         verify=no_checks,
-        emulator=shared,
+        emulator=shared_emulator,
     )
 
     report = Rehearsal(options).run().to_json()
@@ -113,8 +112,8 @@ def test_destroy_with_protected_key_deletes_nothing_and_says_how_to_opt_in(
     created = [r for r in report["resources"] if r["step"] == "up"]
     assert len(list((tmp_path / "work" / "state").iterdir())) >= len(created)
     kms, ec2 = (
-        boto3.client("kms", **shared_env(shared)),
-        boto3.client("ec2", **shared_env(shared)),
+        boto3.client("kms", **shared_env(shared_emulator)),
+        boto3.client("ec2", **shared_env(shared_emulator)),
     )
     assert kms.describe_key(KeyId=report["outputs"]["keyId"])["KeyMetadata"]["Enabled"]
     assert len(ec2.describe_vpcs()["Vpcs"]) >= 2
