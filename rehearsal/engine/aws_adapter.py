@@ -20,8 +20,9 @@ import boto3
 from botocore.config import Config
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
+from providers.errors import FipsKeystoreError
 from providers.waiting import Clock, ProgressLog, wait_for
-from rehearsal.engine.errors import UnsupportedResourceError
+from rehearsal.engine.errors import RehearsalError, UnsupportedResourceError
 
 Outputs = dict[str, Any]
 
@@ -40,6 +41,18 @@ CREATE_TIMEOUT_ADVICE = (
     "AWS console or CLI; if it is only slow, raise the timeout with `pulumi config "
     "set waitTimeoutMinutes <minutes>`, then run `pulumi up` again."
 )
+
+
+class PartialCreate(RehearsalError):
+    """The resource exists but never became ready; its id belongs in the state.
+
+    pulumi-aws records such a resource (with the error), so destroy deletes it.
+    """
+
+    def __init__(self, id_: str, outputs: Outputs, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.id = id_
+        self.outputs = outputs
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,15 @@ class AwsContext:
                     service, endpoint_url=self._endpoint, config=_CLIENT_CONFIG
                 )
             return self._clients[service]
+
+    def wait_created(
+        self, id_: str, outputs: Outputs, describe: Callable[[], str], **wait: Any
+    ) -> str:
+        """`wait` on a resource just created; one never ready is a PartialCreate."""
+        try:
+            return self.wait(describe, **wait)
+        except FipsKeystoreError as error:
+            raise PartialCreate(id_, outputs, error) from error
 
     def create_timeout(self, default: float) -> float:
         """The create timeout of the resource being created, else `default`."""

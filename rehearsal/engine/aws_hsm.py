@@ -47,7 +47,9 @@ def _create_cluster(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, O
         "ClusterId"
     ]
 
-    ctx.wait(
+    ctx.wait_created(
+        cluster_id,
+        {"clusterId": cluster_id},
         lambda: _cluster_state(ctx, cluster_id),
         done=("UNINITIALIZED", "ACTIVE"),
         failed=("DEGRADED", "DELETED"),
@@ -136,7 +138,9 @@ def _create_hsm(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outpu
         params["IpAddress"] = inputs["ipAddress"]
     hsm_id = ctx.client("cloudhsmv2").create_hsm(**params)["Hsm"]["HsmId"]
 
-    ctx.wait(
+    ctx.wait_created(
+        hsm_id,
+        {"hsmId": hsm_id, "clusterId": inputs["clusterId"]},
         lambda: _hsm_state(ctx, inputs["clusterId"], hsm_id),
         done=("ACTIVE",),
         failed=("DEGRADED", "DELETED"),

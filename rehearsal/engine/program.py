@@ -30,7 +30,7 @@ from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from rehearsal.engine.aws_adapter import AwsAdapter
+from rehearsal.engine.aws_adapter import AwsAdapter, PartialCreate
 from rehearsal.engine.config import PROJECT, RehearsalConfig, apply_config
 from rehearsal.engine.dynamic_client import (
     PROVIDER_KEY,
@@ -171,6 +171,14 @@ class ResourceApplier:
         self.workdir.begin_create(record)
         try:
             record.id, record.outputs = self._call_create(record)
+        except PartialCreate as partial:
+            # Created but never ready: like pulumi-aws, keep it in the state
+            # with its id, so destroy deletes it.
+            record.id = partial.id
+            record.outputs = {**record.inputs, **partial.outputs, "id": partial.id}
+            self.workdir.save(record)
+            self.workdir.end_pending(record.urn)
+            raise
         except Exception:
             # The provider answered with an error: the engine lives on and
             # knows nothing was recorded, so the pending create is closed.

@@ -55,6 +55,9 @@ def test_up_with_hsm_stuck_creating_stops_at_wait_timeout(
     assert "still CREATE_IN_PROGRESS after waiting 10m00s, past the deadline" in error
     assert "`pulumi config set waitTimeoutMinutes <minutes>`" in error
     assert report["checks"]["up"].startswith("fail: ")
+    # The HSM that never became ACTIVE is in the state, so destroy deletes it.
+    assert report["checks"]["destroy"] == "pass"
+    assert report["checks"]["no_hourly_charges_left"] == "pass"
 
 
 def test_up_with_cluster_stuck_initializing_stops_at_wait_timeout(
