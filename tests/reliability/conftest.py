@@ -93,7 +93,9 @@ class Runs:
         self.workdir = workdir
         self.config = load_stack_config(PROJECT_DIR, "dev")
 
-    def step(self, step: str, interrupt_after: str | None = None) -> Report:
+    def step(
+        self, step: str, interrupt_after: str | None = None, verify: bool = True
+    ) -> Report:
         options = RehearsalOptions(
             project_dir=PROJECT_DIR,
             config=self.config,
@@ -102,8 +104,14 @@ class Runs:
             step=step,
             emulator=self.emulator,
             interrupt_after=interrupt_after,
+            verify=None if verify else _no_checks,
         )
         return Rehearsal(options).run()
+
+
+def _no_checks(*_: Any) -> dict[str, Any]:
+    """For an `up` whose result the tests read from its operations alone."""
+    return {}
 
 
 def operation_counts(emulator: Emulator) -> Counter[str]:
@@ -188,7 +196,7 @@ def _interrupted_chain(runs: Runs, scenario: Scenario) -> None:
     scenario.final_up = runs.step("up")
     stages[-1].next_up = scenario.final_up
     scenario.calls_after_up = operation_counts(scenario.emulator)
-    scenario.noop_up = runs.step("up")
+    scenario.noop_up = runs.step("up", verify=False)
     scenario.facts = deployment_facts(scenario.emulator)
 
 
