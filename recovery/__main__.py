@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from recovery import RecoveryError
 from recovery.plan import PendingCreate, RecoveryPlan, plan_recovery
 
@@ -62,6 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = plan_recovery(pending_creates(document), recorded_ids(document))
     except RecoveryError as error:
         print(f"recovery: {error}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        print(
+            f"recovery: AWS refused a read ({error}). Use the credentials and "
+            "Region of the stack (AWS_PROFILE, AWS_REGION), then run it again.",
+            file=sys.stderr,
+        )
         return 2
     print(describe(plan, arguments.stack))
     return 0 if plan.complete else 1

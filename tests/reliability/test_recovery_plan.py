@@ -173,3 +173,30 @@ def test_pending_warning_names_each_interrupted_create(tmp_path: Path) -> None:
     )
     assert f"* {CLUSTER_URN}, interrupted while creating" in warning
     assert "--step recover" in warning
+
+
+def test_main_without_aws_access_exits_2_saying_what_to_check(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    state = tmp_path / "state.json"
+    pending = {
+        "type": "creating",
+        "resource": {
+            "urn": CLUSTER_URN,
+            "type": "aws:cloudhsmv2/cluster:Cluster",
+            "inputs": CLUSTER_INPUTS,
+        },
+    }
+    state.write_text(json.dumps({"deployment": {"pending_operations": [pending]}}))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    assert main(["--stack", "prod", "--state", str(state)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("recovery: AWS refused a read (")
+    assert "AWS_PROFILE, AWS_REGION" in error
