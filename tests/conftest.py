@@ -35,6 +35,9 @@ def _started(
     # A real ~/.aws must not leak a profile, region or credentials into tests.
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-creds"))
+    # moto would load 1,300 AMIs into every fresh EC2 backend (most of a second
+    # per test); nothing here reads images, and RunInstances takes any AMI id.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     for name, value in emulator.env().items():
         monkeypatch.setenv(name, value)
     try:

@@ -6,6 +6,7 @@ call recording; the operation handlers registered by our models; moto.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import json
@@ -32,6 +33,10 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 CONTROL_PREFIX = "/_emulator/"
 # Model modules of this package that plug themselves in through install().
 PLUGINS = ("cloudhsm", "kms_key_stores", "ssm_run", "secrets_deletion")
+# The AWS managed policies the emulated account offers when asked to load them
+# (MOTO_IAM_LOAD_MANAGED_POLICIES=true): moto would otherwise parse 4.7 MB of
+# JSON into 1,500 policies for every fresh IAM backend, seconds each time.
+AWS_MANAGED_POLICIES = ("AmazonSSMManagedInstanceCore",)
 # SigV4 signing names that differ from botocore's service names.
 SIGNING_NAMES = {"cloudhsm": "cloudhsmv2"}
 # EC2 wraps query errors in <Response><Errors>; IAM, STS and others do not.
@@ -108,6 +113,8 @@ class Emulator:
 
     moto keeps its state in process-wide globals: `start` resets it, so run
     one emulator per process at a time.
+    Known gap: of the AWS managed IAM policies only those in
+    `AWS_MANAGED_POLICIES` exist (the ones the program attaches).
     """
 
     def __init__(
@@ -170,6 +177,7 @@ class Emulator:
         return get_backend(service)[DEFAULT_ACCOUNT_ID][self.region]  # type: ignore[call-overload]
 
     def start(self) -> Emulator:
+        _offer_only_used_managed_policies()
         reset_moto()
         self._server = _WrappedMotoServer(self, port=self._requested_port)
         self._server.start()
@@ -305,6 +313,15 @@ def reset_moto() -> None:
             backend.clear()
         instances.clear()
     reset_model_data()
+
+
+@functools.cache
+def _offer_only_used_managed_policies() -> None:
+    import moto.iam.models as iam_models
+
+    every = json.loads(iam_models.aws_managed_policies_data)
+    used = {name: every[name] for name in AWS_MANAGED_POLICIES}
+    iam_models.aws_managed_policies_data = json.dumps(used)
 
 
 def _number(payload: dict[str, Any], key: str) -> float:

@@ -27,6 +27,12 @@ _START_DEADLINE_SECONDS = 30.0
 # The program attaches AWS managed policies (AmazonSSMManagedInstanceCore); moto
 # knows them only when asked to load them when its IAM backend starts.
 MANAGED_POLICIES_VARIABLE = "MOTO_IAM_LOAD_MANAGED_POLICIES"
+# moto's 1,300 default AMIs cost seconds when the EC2 backend starts; nothing
+# reads images (the AMI id comes from an SSM parameter, RunInstances takes any).
+MOTO_VARIABLES = {
+    MANAGED_POLICIES_VARIABLE: "true",
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
 
 
 class EmulatorLink:
@@ -128,8 +134,8 @@ class InProcessEmulator:
         from rehearsal.emulator import Emulator
 
         (workdir / "emulator").mkdir(parents=True, exist_ok=True)
-        self._saved_variable = os.environ.get(MANAGED_POLICIES_VARIABLE)
-        os.environ[MANAGED_POLICIES_VARIABLE] = "true"
+        self._saved = {name: os.environ.get(name) for name in MOTO_VARIABLES}
+        os.environ.update(MOTO_VARIABLES)
         self._emulator = Emulator(profile, workdir / "emulator", region=region)
         self._emulator.start()
         self.link = EmulatorLink(self._emulator.url, region)
@@ -138,10 +144,11 @@ class InProcessEmulator:
     def stop(self) -> None:
         """Stop the emulator's server."""
         self._emulator.stop()
-        if self._saved_variable is None:
-            os.environ.pop(MANAGED_POLICIES_VARIABLE, None)
-        else:
-            os.environ[MANAGED_POLICIES_VARIABLE] = self._saved_variable
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class AttachedEmulator:
@@ -187,7 +194,7 @@ class BackgroundEmulator:
             [sys.executable, "-m", "rehearsal.emulator", "--port", str(port)]
             + ["--profile", profile, "--region", region],
             cwd=project_dir,
-            env={**os.environ, MANAGED_POLICIES_VARIABLE: "true"},
+            env={**os.environ, **MOTO_VARIABLES},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
