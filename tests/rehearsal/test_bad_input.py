@@ -1,7 +1,7 @@
 """Invalid stack configs run through the rehearsal engine: each fails before
 anything is created, naming the key and what it allows, and the emulator saw no
-call that changes anything. One emulator and one dynamic provider server serve
-the whole table, since no case leaves anything behind.
+call that changes anything. The session's shared emulator and one dynamic
+provider server serve the whole table, since no case leaves anything behind.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from rehearsal.engine.program import (
 )
 from rehearsal.engine.state import Workdir
 from tests.program.test_stack_config import BAD_CONFIGS, CA_PEM, SUBNETS
+from tests.rehearsal.rehearsal_capture import SharedEmulator
 
 # Operations that only read: anything else recorded during a case changed AWS.
 READ_ONLY_PREFIXES = ("Describe", "Get", "List")
@@ -97,14 +98,13 @@ class Engine:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    tmp_path_factory: pytest.TempPathFactory, shared_emulator: SharedEmulator
+) -> Iterator[Engine]:
     workdir = tmp_path_factory.mktemp("bad-input")
-    emulator = Emulator("fast", workdir / "emulator")
-    emulator.start()
-    link = EmulatorLink(emulator.url, emulator.region)
-    # No case launches an instance: loading moto's 1,300 AMIs would be most of
-    # the run time.
-    env = {**link.env(), "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+    emulator, link = shared_emulator.emulator, shared_emulator.link
+    link.set_faults({})
+    env = link.env()
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     dynamic = DynamicProviderServer(env, PROJECT_DIR, print)
@@ -118,7 +118,6 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         yield Engine(emulator, adapter, dynamic, console, link, workdir)
     finally:
         dynamic.stop()
-        emulator.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
