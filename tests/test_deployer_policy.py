@@ -180,6 +180,7 @@ PULUMI_AWS_ACTIONS: dict[str, tuple[str, ...]] = {
         "ec2:DescribeAvailabilityZones",
     ),
     "aws:ec2/getSubnet:getSubnet": ("ec2:DescribeSubnets",),
+    "aws:cloudhsmv2/getCluster:getCluster": ("cloudhsm:DescribeClusters",),
     "aws:ssm/getParameter:getParameter": ("ssm:GetParameter",),
 }  # fmt: skip
 
@@ -426,8 +427,9 @@ def provider_calls() -> Iterator[tuple[str, str, str]]:
     for path in sorted((PROJECT_DIR / "providers").glob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         clients = _client_variables(tree)
+        wrapped = _wrapped_client_service(tree)
         for node in ast.walk(tree):
-            found = _client_call(node, clients)
+            found = _client_call(node, clients) or _wrapped_call(node, wrapped)
             if found is not None:
                 service, method = found
                 yield path.name, service, _operation(session, service, method)
@@ -471,10 +473,58 @@ def _client_call(node: ast.AST, clients: dict[str, str]) -> tuple[str, str] | No
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return None
     receiver = node.func.value
+    method = _paginated_method(node) or node.func.attr
     if isinstance(receiver, ast.Name) and receiver.id in clients:
-        return clients[receiver.id], node.func.attr
+        return clients[receiver.id], method
     service = _client_service(receiver)
-    return (service, node.func.attr) if service is not None else None
+    return (service, method) if service is not None else None
+
+
+def _wrapped_client_service(tree: ast.AST) -> str | None:
+    """The service of a class that holds `self.x = aws.client(...)` behind `call`.
+
+    providers/key_store_connection.py spaces its KMS calls through such a class
+    (`api.call("connect_custom_key_store", ...)`); its calls count as that service's.
+    """
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        methods = {item.name for item in node.body if isinstance(item, ast.FunctionDef)}
+        for inner in ast.walk(node):
+            if (
+                "call" in methods
+                and isinstance(inner, ast.Assign)
+                and isinstance(inner.targets[0], ast.Attribute)
+                and (service := _client_service(inner.value)) is not None
+            ):
+                return service
+    return None
+
+
+def _wrapped_call(node: ast.AST, service: str | None) -> tuple[str, str] | None:
+    """(service, method) of `api.call("method", ...)` on such a wrapper."""
+    if (
+        service is not None
+        and isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "call"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ):
+        return service, str(node.args[0].value)
+    return None
+
+
+def _paginated_method(node: ast.Call) -> str | None:
+    """The operation behind `client.get_paginator("list_keys")`, by method name."""
+    if (
+        isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get_paginator"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ):
+        return str(node.args[0].value)
+    return None
 
 
 def _operation(session: Any, service: str, method: str) -> str:
