@@ -2,8 +2,10 @@
 
 One run has 10% of calls throttled and 2% failing internally, with known
 passwords and a supplied CA: it must pass every check, keep the key store
-APIs under their quota, and leave no secret in anything it produced. A second
-run fails half way (every SSM command fails) and is scanned the same way.
+APIs under their quota, and leave no secret in anything it produced; 30
+simulated days after its destroy, the cleanup command removes the key store
+record. A second run fails half way (every SSM command fails) and is scanned
+the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from providers.cleanup import main as cleanup_main
 from tests.rehearsal.rehearsal_capture import (
     ADMIN_PASSWORD,
     KMSUSER_PASSWORD,
@@ -37,6 +40,7 @@ KEY_STORE_OPERATIONS = frozenset(
     }
 )
 KEY_STORE_QUOTA_PER_SECOND = 5
+DAY = 86400
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +182,30 @@ def test_all_failing_half_way_destroys_what_it_created(
     assert checks["destroy"] == "pass"
     assert checks["no_hourly_charges_left"] == "pass"
     assert list((failed_run.workdir / "state").iterdir()) == []
+
+
+def test_cleanup_after_destroy_waits_for_the_key_then_deletes_the_store(
+    faulty_run: CapturedRun,
+    shared_emulator: SharedEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = next(
+        item
+        for item in faulty_run.report["destroy"]["remaining"]
+        if item["type"] == "aws:kms/customKeyStore:CustomKeyStore"
+    )
+    for name, value in shared_emulator.link.env().items():
+        monkeypatch.setenv(name, value)
+    shared_emulator.link.set_faults({})
+    arguments = ["--custom-key-store-id", store["id"]]
+
+    too_early = cleanup_main(arguments)
+    waiting = capsys.readouterr().err
+    shared_emulator.emulator.clock.advance(30 * DAY)
+    on_time = cleanup_main(arguments)
+
+    assert too_early == 1
+    assert f"again after {store['delete_after'][:10]}" in waiting
+    assert on_time == 0
+    assert capsys.readouterr().out == f"Custom key store {store['id']} deleted.\n"
