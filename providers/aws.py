@@ -8,6 +8,7 @@ standard AWS environment (`AWS_ENDPOINT_URL`, profiles, instance roles).
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 import boto3
@@ -19,10 +20,9 @@ from providers.errors import FipsKeystoreError
 
 # botocore's "standard" mode retries throttling and 5xx answers with backoff, so
 # no provider wraps a single API call in a retry loop of its own.
-_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 10},
-    user_agent_extra="fips-keystore",
-)
+DEFAULT_RETRIES = {"mode": "standard", "max_attempts": 10}
+# The standard AWS variables that override those defaults, as for any AWS tool.
+RETRY_VARIABLES = {"mode": "AWS_RETRY_MODE", "max_attempts": "AWS_MAX_ATTEMPTS"}
 
 
 def client(service: str, region: str | None = None) -> Any:
@@ -35,7 +35,17 @@ def client(service: str, region: str | None = None) -> Any:
             "is empty and neither AWS_REGION nor AWS_DEFAULT_REGION is set. Set "
             "`pulumi config set aws:region <region>` and export AWS_REGION."
         )
-    return session.client(service, region_name=resolved, config=_CLIENT_CONFIG)
+    return session.client(service, region_name=resolved, config=client_config())
+
+
+def client_config() -> Config:
+    """Our retry defaults, except where AWS_RETRY_MODE / AWS_MAX_ATTEMPTS are set."""
+    retries = {
+        key: value
+        for key, value in DEFAULT_RETRIES.items()
+        if not os.environ.get(RETRY_VARIABLES[key])
+    }
+    return Config(retries=retries, user_agent_extra="fips-keystore")
 
 
 def error_code(error: Exception) -> str:
