@@ -14,8 +14,10 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
+# Two workers, one test file each at a time: module fixtures (an emulator, a
+# rehearsal) are built once per file, and both cores of a CI machine are busy.
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Issue 6's figures on the realistic profile, and a one-at-a-time baseline;
 # writes build/bench.json and fails when a target is missed.

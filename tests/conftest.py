@@ -3,6 +3,8 @@ and one dev-stack rehearsal per session for the tests that read its report."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,18 +72,40 @@ class DevRehearsal:
 
 
 @pytest.fixture(scope="session")
-def dev_rehearsal(tmp_path_factory: pytest.TempPathFactory) -> DevRehearsal:
-    """The dev stack rehearsed once per session on the realistic profile.
+def dev_rehearsal(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> DevRehearsal:
+    """The dev stack rehearsed once per test run on the realistic profile.
 
     A rehearsal costs tens of seconds of real time, so every test that only
-    reads its report shares this one. Realistic timings cost no more real time
-    than fast ones and let the performance guard read meaningful figures.
+    reads its report shares this one, across pytest-xdist workers too (the
+    first worker to need it runs it, the others wait for its report).
+    Realistic timings cost no more real time than fast ones and let the
+    performance guard read meaningful figures.
     """
+    shared = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):
+        shared = shared.parent  # the run's directory, common to every worker
+    workdir = shared / "dev-rehearsal"
+    with _exclusive(shared / "dev-rehearsal.lock"):
+        if not (workdir / "exit_code").is_file():
+            exit_code = _rehearse_dev_stack(workdir)
+            (workdir / "exit_code").write_text(str(exit_code))
+    report = json.loads((workdir / "report.json").read_text())
+    return DevRehearsal(int((workdir / "exit_code").read_text()), report, workdir)
+
+
+def _rehearse_dev_stack(workdir: Path) -> int:
     from rehearsal.engine.cli import main
 
-    workdir = tmp_path_factory.mktemp("dev-rehearsal")
-    exit_code = main(
-        ["--stack", "dev", "--profile", "realistic", "--workdir", str(workdir)]
-    )
-    report = json.loads((workdir / "report.json").read_text())
-    return DevRehearsal(exit_code, report, workdir)
+    return main(["--stack", "dev", "--profile", "realistic", "--workdir", str(workdir)])
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
