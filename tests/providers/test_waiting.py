@@ -310,6 +310,17 @@ def test_http_clock_unreachable_says_what_to_do() -> None:
     assert "unset FIPS_KEYSTORE_CLOCK_URL" in str(raised.value)
 
 
+def test_http_clock_record_wait_unanswered_keeps_the_wait_and_warns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = HttpClock("http://127.0.0.1:9/_emulator/clock", timeout_seconds=2)
+
+    clock.record_wait(WaitRecord("cluster-x", "done", 300.0, 5, 1.0))
+
+    assert "wait of cluster-x not recorded" in caplog.text
+    assert "did not answer" in caplog.text
+
+
 def test_format_in_progress_line_is_not_printed_to_stdout(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
