@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from providers.errors import HsmCommandFailed
-from providers.ssm_commands import CommandResult, cli_data, cli_replies
+from providers._inputs import as_int
+from providers.errors import HsmCommandFailed, SsmCommandFailed
+from providers.ssm_commands import CommandResult, cli_data, cli_replies, run_script
 
 CLI = "/opt/cloudhsm/bin/cloudhsm-cli"
 CONFIGURE = "/opt/cloudhsm/bin/configure-cli"
@@ -109,6 +110,41 @@ def run_cli(arguments: str, exit_code: int, stdin_variable: str | None = None) -
 def script(*parts: str) -> str:
     """Join script parts under the strict-mode header."""
     return HEADER + "".join(parts)
+
+
+def run_as_admin(
+    props: dict[str, Any],
+    hsm_ips: Sequence[str],
+    commands: str,
+    purpose: str,
+    next_step: str = "",
+) -> CommandResult:
+    """Run `commands` logged in as admin, the client configured for `hsm_ips`.
+
+    `props` are a provider's: instance_id, cluster_id, admin_password_secret_arn,
+    timeout_seconds and region. A failure names `purpose`, the last cloudhsm-cli
+    reply and `next_step`.
+    """
+    body = script(
+        configure_client(hsm_ips),
+        fetch_secret("ADMIN_PW", props["admin_password_secret_arn"]),
+        as_admin("ADMIN_PW"),
+        commands,
+    )
+    try:
+        return run_script(
+            props["instance_id"],
+            body,
+            region=props.get("region"),
+            comment=f"fips-keystore: {purpose} on {props['cluster_id']}"[:100],
+            timeout_seconds=as_int(props["timeout_seconds"]),
+        )
+    except SsmCommandFailed as error:
+        raise HsmCommandFailed(
+            f"cloudhsm-cli on {props['instance_id']} failed to {purpose} on cluster "
+            f"{props['cluster_id']}: {last_reply_message(error.output_tail)}. "
+            f"{next_step}{error}"
+        ) from error
 
 
 def users_from(result: CommandResult) -> list[HsmUser]:

@@ -40,14 +40,12 @@ from providers._inputs import (
     SECRET_ARN_PATTERN,
     USERNAME_PATTERN,
     InputCheck,
-    as_int,
     changed_inputs,
     input_props,
     is_unknown,
 )
 from providers.cluster_activation import wait_for_client
-from providers.errors import ClusterStateError, HsmCommandFailed, SsmCommandFailed
-from providers.ssm_commands import run_script
+from providers.errors import ClusterStateError, HsmCommandFailed
 
 CRYPTO_USER_ROLE = "crypto-user"
 PASSWORD_PATTERN = re.compile(r"^[A-Za-z0-9]{7,32}$")
@@ -73,7 +71,7 @@ def list_users(
     props: dict[str, Any], hsm_ips: Sequence[str], purpose: str
 ) -> list[cli.HsmUser]:
     """`user list` as admin, with the client configured for `hsm_ips`."""
-    result = _run_as_admin(
+    result = cli.run_as_admin(
         props, hsm_ips, cli.run_cli("user list", cli.EXIT_LOGIN_FAILED), purpose
     )
     return cli.users_from(result)
@@ -84,17 +82,7 @@ class CryptoUserProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = InputCheck(news)
-        check_cluster_client_inputs(inputs)
-        if inputs.inputs.get("username") is None:
-            inputs.inputs["username"] = "kmsuser"
-        inputs.text(
-            "username", USERNAME_PATTERN, "1 to 31 characters from [a-zA-Z0-9_]"
-        )
-        inputs.text(
-            "password_secret_arn",
-            SECRET_ARN_PATTERN,
-            "the ARN of a Secrets Manager secret",
-        )
+        check_crypto_user_inputs(inputs)
         return inputs.result()
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -177,6 +165,19 @@ def check_cluster_client_inputs(inputs: InputCheck) -> None:
     _check_ips(inputs)
 
 
+def check_crypto_user_inputs(inputs: InputCheck) -> None:
+    """The cluster and client inputs, then the user's name and password secret."""
+    check_cluster_client_inputs(inputs)
+    if inputs.inputs.get("username") is None:
+        inputs.inputs["username"] = "kmsuser"
+    inputs.text("username", USERNAME_PATTERN, "1 to 31 characters from [a-zA-Z0-9_]")
+    inputs.text(
+        "password_secret_arn",
+        SECRET_ARN_PATTERN,
+        "the ARN of a Secrets Manager secret",
+    )
+
+
 def _check_ips(inputs: InputCheck) -> None:
     ips = inputs.inputs.get("hsm_ips")
     if ips is None:
@@ -227,7 +228,7 @@ def _create_user(props: dict[str, Any]) -> cli.HsmUser:
         )
         + cli.run_cli("user list", cli.EXIT_COMMAND_FAILED)
     )
-    result = _run_as_admin(props, props["hsm_ips"], commands, f"create {username}")
+    result = cli.run_as_admin(props, props["hsm_ips"], commands, f"create {username}")
     user = _find(cli.users_from(result), props)
     if user is None:
         raise HsmCommandFailed(
@@ -295,7 +296,7 @@ def _delete_user(props: dict[str, Any]) -> None:
         f"user delete --username {shlex.quote(username)} --role {CRYPTO_USER_ROLE}",
         cli.EXIT_COMMAND_FAILED,
     )
-    _run_as_admin(props, props["hsm_ips"], command, f"delete {username}")
+    cli.run_as_admin(props, props["hsm_ips"], command, f"delete {username}")
 
 
 def _require_full_coverage(user: cli.HsmUser, props: dict[str, Any]) -> None:
@@ -307,31 +308,6 @@ def _require_full_coverage(user: cli.HsmUser, props: dict[str, Any]) -> None:
             "lack the user and add them again (they clone from a fresh backup), "
             "then run `pulumi up` again."
         )
-
-
-def _run_as_admin(
-    props: dict[str, Any], hsm_ips: Sequence[str], commands: str, purpose: str
-) -> Any:
-    body = cli.script(
-        cli.configure_client(hsm_ips),
-        cli.fetch_secret("ADMIN_PW", props["admin_password_secret_arn"]),
-        cli.as_admin("ADMIN_PW"),
-        commands,
-    )
-    try:
-        return run_script(
-            props["instance_id"],
-            body,
-            region=props.get("region"),
-            comment=f"fips-keystore: {purpose} on {props['cluster_id']}"[:100],
-            timeout_seconds=as_int(props["timeout_seconds"]),
-        )
-    except SsmCommandFailed as error:
-        raise HsmCommandFailed(
-            f"cloudhsm-cli on {props['instance_id']} failed to {purpose} on cluster "
-            f"{props['cluster_id']}: {cli.last_reply_message(error.output_tail)}. "
-            f"{error}"
-        ) from error
 
 
 def cluster_and_instance_reachable(props: dict[str, Any]) -> bool:

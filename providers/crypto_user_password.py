@@ -28,21 +28,17 @@ from pulumi.dynamic import (
 
 from providers import _cloudhsm_cli as cli
 from providers._inputs import (
-    SECRET_ARN_PATTERN,
-    USERNAME_PATTERN,
     InputCheck,
-    as_int,
     changed_inputs,
     input_props,
 )
 from providers.cluster_activation import wait_for_client
 from providers.crypto_user import (
     CRYPTO_USER_ROLE,
-    check_cluster_client_inputs,
+    check_crypto_user_inputs,
     list_users,
 )
-from providers.errors import HsmCommandFailed, SsmCommandFailed
-from providers.ssm_commands import run_script
+from providers.errors import HsmCommandFailed
 
 REPLACING_INPUTS = ("region", "cluster_id", "username")
 
@@ -52,17 +48,7 @@ class CryptoUserPasswordProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = InputCheck(news)
-        check_cluster_client_inputs(inputs)
-        if inputs.inputs.get("username") is None:
-            inputs.inputs["username"] = "kmsuser"
-        inputs.text(
-            "username", USERNAME_PATTERN, "1 to 31 characters from [a-zA-Z0-9_]"
-        )
-        inputs.text(
-            "password_secret_arn",
-            SECRET_ARN_PATTERN,
-            "the ARN of a Secrets Manager secret",
-        )
+        check_crypto_user_inputs(inputs)
         return inputs.result()
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -122,29 +108,14 @@ def _change_password(props: dict[str, Any]) -> None:
         cli.EXIT_COMMAND_FAILED,
         stdin_variable="USER_PW",
     )
-    body = cli.script(
-        cli.configure_client(props["hsm_ips"]),
-        cli.fetch_secret("ADMIN_PW", props["admin_password_secret_arn"]),
-        cli.as_admin("ADMIN_PW"),
+    cli.run_as_admin(
+        props,
+        props["hsm_ips"],
         commands,
+        f"set the password of {username}",
+        next_step="Check adminPassword (the cluster's admin password), then run "
+        "`pulumi up` again. ",
     )
-    try:
-        run_script(
-            props["instance_id"],
-            body,
-            region=props.get("region"),
-            comment=f"fips-keystore: set {username} password on {props['cluster_id']}"[
-                :100
-            ],
-            timeout_seconds=as_int(props["timeout_seconds"]),
-        )
-    except SsmCommandFailed as error:
-        raise HsmCommandFailed(
-            f"cloudhsm-cli on {props['instance_id']} failed to set the password of "
-            f"{username} on cluster {props['cluster_id']}: "
-            f"{cli.last_reply_message(error.output_tail)}. Check adminPassword "
-            f"(the cluster's admin password), then run `pulumi up` again. {error}"
-        ) from error
 
 
 @dataclass
