@@ -121,7 +121,7 @@ class DynamicProviderServer:
         """Validate inputs; raise with every failure the provider reports."""
         secret_keys = _secret_keys(news)
         request = provider_pb2.CheckRequest(
-            urn=urn, olds=_to_struct(_plain(olds)), news=_to_struct(_plain(news))
+            urn=urn, olds=_struct(olds), news=_struct(news)
         )
         reply = self._rpc("Check", request, urn)
 
@@ -137,9 +137,7 @@ class DynamicProviderServer:
         self, urn: str, inputs: Mapping[str, Any], secret_outputs: Iterable[str] = ()
     ) -> tuple[str, dict[str, Any]]:
         """Create the resource; return its id and outputs, secrets marked."""
-        request = provider_pb2.CreateRequest(
-            urn=urn, properties=_to_struct(_plain(inputs))
-        )
+        request = provider_pb2.CreateRequest(urn=urn, properties=_struct(inputs))
         reply = self._rpc("Create", request, urn)
 
         secret_keys = _secret_keys(inputs) | set(secret_outputs)
@@ -157,8 +155,8 @@ class DynamicProviderServer:
         request = provider_pb2.ReadRequest(
             id=id_,
             urn=urn,
-            properties=_to_struct(_plain(outputs)),
-            inputs=_to_struct(_plain(inputs)),
+            properties=_struct(outputs),
+            inputs=_struct(inputs),
         )
         reply = self._rpc("Read", request, urn)
 
@@ -180,11 +178,7 @@ class DynamicProviderServer:
     ) -> DiffOutcome:
         """Ask the provider what changes between the stored outputs and new inputs."""
         request = provider_pb2.DiffRequest(
-            id=id_,
-            urn=urn,
-            olds=_to_struct(_plain(olds)),
-            news=_to_struct(_plain(news)),
-            old_inputs=_to_struct(_plain(old_inputs)),
+            **_change_fields(urn, id_, olds, news, old_inputs)
         )
         reply = self._rpc("Diff", request, urn)
 
@@ -205,11 +199,7 @@ class DynamicProviderServer:
     ) -> dict[str, Any]:
         """Update the resource in place; return its new outputs, secrets marked."""
         request = provider_pb2.UpdateRequest(
-            id=id_,
-            urn=urn,
-            olds=_to_struct(_plain(olds)),
-            news=_to_struct(_plain(news)),
-            old_inputs=_to_struct(_plain(old_inputs)),
+            **_change_fields(urn, id_, olds, news, old_inputs)
         )
         reply = self._rpc("Update", request, urn)
 
@@ -227,8 +217,8 @@ class DynamicProviderServer:
         request = provider_pb2.DeleteRequest(
             id=id_,
             urn=urn,
-            properties=_to_struct(_plain(outputs)),
-            old_inputs=_to_struct(_plain(old_inputs)),
+            properties=_struct(outputs),
+            old_inputs=_struct(old_inputs),
         )
         self._rpc("Delete", request, urn)
 
@@ -290,6 +280,28 @@ def provider_module(serialized_provider: Any) -> str:
         if _MODULE_PATH.fullmatch(module) and not module.startswith(_SDK_MODULES):
             return module
     return ""
+
+
+def _change_fields(
+    urn: str,
+    id_: str,
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    old_inputs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The fields a Diff and an Update request share."""
+    return {
+        "id": id_,
+        "urn": urn,
+        "olds": _struct(olds),
+        "news": _struct(news),
+        "old_inputs": _struct(old_inputs),
+    }
+
+
+def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Properties as the server takes them: secret markings stripped."""
+    return _to_struct(_plain(props))
 
 
 def _secret_keys(props: Mapping[str, Any]) -> set[str]:
