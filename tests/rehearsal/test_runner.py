@@ -11,6 +11,7 @@ import pytest
 from rehearsal.engine.config import RehearsalConfig
 from rehearsal.engine.runner import Rehearsal, RehearsalOptions, RunContext
 from tests.rehearsal.sample_program import sample_program
+from tests.rehearsal.test_rehearsal import REPORT_FIELDS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -89,24 +90,7 @@ def test_all_report_lists_key_pending_deletion(report: dict[str, Any]) -> None:
 
 
 def test_all_report_has_every_field(report: dict[str, Any]) -> None:
-    fields = {
-        "stack",
-        "profile",
-        "note",
-        "outputs",
-        "resources",
-        "checks",
-        "simulated_deploy_seconds",
-        "simulated_destroy_seconds",
-        "critical_path_seconds",
-        "api_calls",
-        "throttled_calls",
-        "destroy",
-        "error",
-        "real_seconds",
-    }
-
-    assert fields <= set(report)
+    assert REPORT_FIELDS <= set(report)
     assert report["api_calls"]["kms"]["CreateKey"] == 1
     assert "simulated" in report["note"]
 
