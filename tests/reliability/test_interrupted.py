@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.reliability.conftest import Scenario, Stage, operation_of
 
 
@@ -45,130 +47,93 @@ def assert_adopted_by_next_up(stage: Stage, name: str) -> None:
     assert operation_of(stage.next_up, name) == "create"
 
 
-def test_up_interrupted_after_create_cluster_converges_on_one_cluster(
+# The pulumi-aws step, the AWS call that made it, how many of those calls the
+# interrupted `up` had made, and how many stand once every step is through.
+RECOVERED_STEPS = [
+    ("cluster-cluster", "CreateCluster", 1, 1),
+    ("cluster-hsm-0", "CreateHsm", 1, 2),
+    ("cluster-hsm-1", "CreateHsm", 2, 2),
+    ("key-store-store", "CreateCustomKeyStore", 1, 1),
+    ("key-store-key", "CreateKey", 1, 1),
+]
+# Likewise for the dynamic steps that call AWS themselves.
+ADOPTED_STEPS = [
+    ("cluster-csr-signing", "InitializeCluster", 0, 1),
+    ("cluster-initialization", "InitializeCluster", 1, 1),
+    ("key-store-connection", "ConnectCustomKeyStore", 1, 1),
+]
+# The dynamic steps that act on the HSM through cloudhsm-cli, and its words.
+ADOPTED_CLI_STEPS = [
+    ("cluster-activation", ("cluster", "activate")),
+    ("cluster-kmsuser", ("user", "create")),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "operation", "calls_when_interrupted", "calls_in_the_end"),
+    RECOVERED_STEPS,
+    ids=[step[0] for step in RECOVERED_STEPS],
+)
+def test_up_interrupted_after_aws_resource_is_imported_and_made_once(
     scenario: Scenario,
+    name: str,
+    operation: str,
+    calls_when_interrupted: int,
+    calls_in_the_end: int,
 ) -> None:
-    name = "cluster-cluster"
     stage = scenario.stages[name]
 
     assert_interrupted_after_create(stage, name)
-    assert stage.calls["CreateCluster"] == 1
+    assert stage.calls[operation] == calls_when_interrupted
     assert_imported_by_recovery(stage, name)
-    assert scenario.calls_after_up["CreateCluster"] == 1
-    assert len(scenario.facts["clusters"]) == 1
+    assert scenario.calls_after_up[operation] == calls_in_the_end
 
 
-def test_up_interrupted_after_first_hsm_converges_on_one_hsm_per_zone(
+@pytest.mark.parametrize(
+    ("name", "operation", "calls_when_interrupted", "calls_in_the_end"),
+    ADOPTED_STEPS,
+    ids=[step[0] for step in ADOPTED_STEPS],
+)
+def test_up_interrupted_after_dynamic_step_is_adopted_and_called_once(
     scenario: Scenario,
+    name: str,
+    operation: str,
+    calls_when_interrupted: int,
+    calls_in_the_end: int,
 ) -> None:
-    name = "cluster-hsm-0"
     stage = scenario.stages[name]
 
     assert_interrupted_after_create(stage, name)
-    assert stage.calls["CreateHsm"] == 1
-    assert_imported_by_recovery(stage, name)
-    hsms = scenario.facts["hsms"]
-    assert len(hsms) == 2
-    assert len({hsm["AvailabilityZone"] for hsm in hsms}) == 2
-
-
-def test_up_interrupted_after_csr_signing_signs_again_and_initializes_once(
-    scenario: Scenario,
-) -> None:
-    name = "cluster-csr-signing"
-    stage = scenario.stages[name]
-
-    assert_interrupted_after_create(stage, name)
-    assert stage.calls["InitializeCluster"] == 0
+    assert stage.calls[operation] == calls_when_interrupted
     assert_adopted_by_next_up(stage, name)
-    assert scenario.calls_after_up["InitializeCluster"] == 1
+    assert scenario.calls_after_up[operation] == calls_in_the_end
 
 
-def test_up_interrupted_after_initialize_cluster_adopts_initialized_cluster(
-    scenario: Scenario,
+@pytest.mark.parametrize(
+    ("name", "words"), ADOPTED_CLI_STEPS, ids=[s[0] for s in ADOPTED_CLI_STEPS]
+)
+def test_up_interrupted_after_hsm_step_is_adopted_and_run_once(
+    scenario: Scenario, name: str, words: tuple[str, ...]
 ) -> None:
-    name = "cluster-initialization"
-    stage = scenario.stages[name]
-
-    assert_interrupted_after_create(stage, name)
-    assert stage.calls["InitializeCluster"] == 1
-    assert_adopted_by_next_up(stage, name)
-    assert scenario.calls_after_up["InitializeCluster"] == 1
-
-
-def test_up_interrupted_after_activation_adopts_active_cluster(
-    scenario: Scenario,
-) -> None:
-    name = "cluster-activation"
     stage = scenario.stages[name]
 
     assert_interrupted_after_create(stage, name)
     assert_adopted_by_next_up(stage, name)
-    assert cli_runs(scenario, "cluster", "activate") == 1
-    assert scenario.facts["clusters"][0]["State"] == "ACTIVE"
+    assert cli_runs(scenario, *words) == 1
 
 
-def test_up_interrupted_after_crypto_user_adopts_one_kmsuser(
+def test_up_after_every_interruption_converges_on_one_of_each(
     scenario: Scenario,
 ) -> None:
-    name = "cluster-kmsuser"
-    stage = scenario.stages[name]
+    facts = scenario.facts
+    coverage = [user["cluster-coverage"] for user in facts["kmsusers"]]
 
-    assert_interrupted_after_create(stage, name)
-    assert_adopted_by_next_up(stage, name)
-    assert cli_runs(scenario, "user", "create") == 1
-    coverage = [user["cluster-coverage"] for user in scenario.facts["kmsusers"]]
+    assert [cluster["State"] for cluster in facts["clusters"]] == ["ACTIVE"]
+    assert len(facts["hsms"]) == 2
+    assert len({hsm["AvailabilityZone"] for hsm in facts["hsms"]}) == 2
     assert coverage == ["full"]
-
-
-def test_up_interrupted_after_second_hsm_converges_on_two_hsms(
-    scenario: Scenario,
-) -> None:
-    name = "cluster-hsm-1"
-    stage = scenario.stages[name]
-
-    assert_interrupted_after_create(stage, name)
-    assert stage.calls["CreateHsm"] == 2
-    assert_imported_by_recovery(stage, name)
-    assert scenario.calls_after_up["CreateHsm"] == 2
-
-
-def test_up_interrupted_after_key_store_converges_on_one_key_store(
-    scenario: Scenario,
-) -> None:
-    name = "key-store-store"
-    stage = scenario.stages[name]
-
-    assert_interrupted_after_create(stage, name)
-    assert stage.calls["CreateCustomKeyStore"] == 1
-    assert_imported_by_recovery(stage, name)
-    assert scenario.calls_after_up["CreateCustomKeyStore"] == 1
-    assert len(scenario.facts["key_stores"]) == 1
-
-
-def test_up_interrupted_after_connection_adopts_connected_key_store(
-    scenario: Scenario,
-) -> None:
-    name = "key-store-connection"
-    stage = scenario.stages[name]
-
-    assert_interrupted_after_create(stage, name)
-    assert stage.calls["ConnectCustomKeyStore"] == 1
-    assert_adopted_by_next_up(stage, name)
-    assert scenario.calls_after_up["ConnectCustomKeyStore"] == 1
-
-
-def test_up_interrupted_after_create_key_converges_on_one_key(
-    scenario: Scenario,
-) -> None:
-    name = "key-store-key"
-    stage = scenario.stages[name]
-
-    assert_interrupted_after_create(stage, name)
-    assert stage.calls["CreateKey"] == 1
-    assert_imported_by_recovery(stage, name)
-    assert scenario.calls_after_up["CreateKey"] == 1
-    assert len(scenario.facts["keys"]) == 1
+    assert len(facts["key_stores"]) == 1
+    assert len(facts["keys"]) == 1
 
 
 def test_up_after_every_interruption_passes_every_check(scenario: Scenario) -> None:
