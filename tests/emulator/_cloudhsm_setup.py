@@ -168,25 +168,38 @@ def initialize_cluster(setup: ClusterSetup) -> None:
     setup.wait(setup.emulator.profile.cluster_initialize)
 
 
-def launch_admin_instance(setup: ClusterSetup, role_name: str = "admin-client") -> str:
-    """An instance in the first subnet whose role lets it use SSM, online."""
+def launch_instance(
+    role_name: str,
+    policy_arn: str | None = SSM_POLICY,
+    user_data: str = CLIENT_USER_DATA,
+    subnet_id: str | None = None,
+) -> str:
+    """Launch an instance whose role carries `policy_arn` (None: no policy)."""
     iam = boto3.client("iam")
     iam.create_role(
         RoleName=role_name, AssumeRolePolicyDocument=json.dumps(EC2_TRUST_POLICY)
     )
-    iam.attach_role_policy(RoleName=role_name, PolicyArn=SSM_POLICY)
+    if policy_arn is not None:
+        iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
     iam.create_instance_profile(InstanceProfileName=role_name)
     iam.add_role_to_instance_profile(InstanceProfileName=role_name, RoleName=role_name)
+
+    placement = {"SubnetId": subnet_id} if subnet_id else {}
     reservation = boto3.client("ec2").run_instances(
         ImageId="ami-12c6146b",
         MinCount=1,
         MaxCount=1,
         InstanceType="t3.micro",
-        SubnetId=setup.subnet_ids[0],
-        UserData=CLIENT_USER_DATA,
+        UserData=user_data,
         IamInstanceProfile={"Name": role_name},
+        **placement,
     )
-    setup.instance_id = reservation["Instances"][0]["InstanceId"]
+    return str(reservation["Instances"][0]["InstanceId"])
+
+
+def launch_admin_instance(setup: ClusterSetup, role_name: str = "admin-client") -> str:
+    """An instance in the first subnet whose role lets it use SSM, online."""
+    setup.instance_id = launch_instance(role_name, subnet_id=setup.subnet_ids[0])
     profile = setup.emulator.profile
     setup.wait(profile.instance_ssm_online + profile.client_install)
     return setup.instance_id

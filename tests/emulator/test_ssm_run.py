@@ -14,18 +14,8 @@ from botocore.exceptions import ClientError
 from rehearsal.emulator import Emulator
 from rehearsal.emulator.instances import sandbox_path
 
-SSM_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-CLIENT_USER_DATA = "#!/bin/bash\ndnf install -y ./cloudhsm-cli.rpm\n"
-TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ec2.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+from ._cloudhsm_setup import CLIENT_USER_DATA, SSM_POLICY
+from ._cloudhsm_setup import launch_instance as launch_with_role
 
 
 @pytest.fixture(autouse=True)
@@ -39,25 +29,8 @@ def launch_instance(
     user_data: str = CLIENT_USER_DATA, with_ssm_policy: bool = True
 ) -> str:
     """Launch an instance whose role may carry the SSM core policy."""
-    iam = boto3.client("iam")
-    iam.create_role(
-        RoleName="admin-client", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
-    )
-    if with_ssm_policy:
-        iam.attach_role_policy(RoleName="admin-client", PolicyArn=SSM_POLICY)
-    iam.create_instance_profile(InstanceProfileName="admin-client")
-    iam.add_role_to_instance_profile(
-        InstanceProfileName="admin-client", RoleName="admin-client"
-    )
-    reservation = boto3.client("ec2").run_instances(
-        ImageId="ami-12c6146b",
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.micro",
-        UserData=user_data,
-        IamInstanceProfile={"Name": "admin-client"},
-    )
-    return str(reservation["Instances"][0]["InstanceId"])
+    policy_arn = SSM_POLICY if with_ssm_policy else None
+    return launch_with_role("admin-client", policy_arn, user_data)
 
 
 def online_instance(emulator: Emulator, user_data: str = CLIENT_USER_DATA) -> str:

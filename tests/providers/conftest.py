@@ -19,6 +19,7 @@ import pytest
 
 from rehearsal.emulator import Emulator
 from rehearsal.emulator.faults import FaultPlan
+from tests.emulator._cloudhsm_setup import launch_instance
 from tests.providers.results import outs_of
 
 CLIENT_USER_DATA = (
@@ -27,16 +28,6 @@ CLIENT_USER_DATA = (
 )
 ADMIN_PASSWORD = "AdminPassw0rd7"
 KMSUSER_PASSWORD = "KmsUserPassw0rd9"
-TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ec2.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 def set_faults(emulator: Emulator, **faults: Any) -> None:
@@ -47,25 +38,8 @@ def launch_admin_instance(
     user_data: str = CLIENT_USER_DATA, with_ssm_policy: bool = True
 ) -> str:
     """An instance whose role lets SSM manage it, running the client user data."""
-    iam = boto3.client("iam")
-    iam.create_role(
-        RoleName="fips-admin", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
-    )
-    if with_ssm_policy:
-        iam.attach_role_policy(RoleName="fips-admin", PolicyArn=_ssm_policy_arn(iam))
-    iam.create_instance_profile(InstanceProfileName="fips-admin")
-    iam.add_role_to_instance_profile(
-        InstanceProfileName="fips-admin", RoleName="fips-admin"
-    )
-    reservation = boto3.client("ec2").run_instances(
-        ImageId="ami-12c6146b",
-        MinCount=1,
-        MaxCount=1,
-        InstanceType="t3.micro",
-        UserData=user_data,
-        IamInstanceProfile={"Name": "fips-admin"},
-    )
-    return str(reservation["Instances"][0]["InstanceId"])
+    policy_arn = _ssm_policy_arn(boto3.client("iam")) if with_ssm_policy else None
+    return launch_instance("fips-admin", policy_arn, user_data)
 
 
 def _ssm_policy_arn(iam: Any) -> str:
