@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rehearsal.emulator import PROFILES, SimulatedClock
+from rehearsal.emulator import PROFILES, Emulator, SimulatedClock
 
 
 def sleep_in_thread(clock: SimulatedClock, seconds: float) -> threading.Thread:
@@ -143,5 +143,7 @@ def test_profiles_fast_is_quicker_than_realistic() -> None:
     assert fast.invocation_not_found == 0.5
 
 
-def test_realistic_emulator_uses_realistic_durations(realistic_emulator) -> None:  # type: ignore[no-untyped-def]
+def test_realistic_emulator_uses_realistic_durations(
+    realistic_emulator: Emulator,
+) -> None:
     assert realistic_emulator.profile.hsm_create == 720
