@@ -259,6 +259,18 @@ def cluster_with_kmsuser(activated_cluster: Chain) -> Chain:
     return activated_cluster
 
 
+def add_hsm_while_creating_kmsuser(chain: Chain) -> None:
+    """A second HSM, with kmsuser made while it is being cloned: it misses it."""
+    second = boto3.client("cloudhsmv2").create_hsm(
+        ClusterId=chain.cluster_id, AvailabilityZone="us-east-1b"
+    )
+    simulator = chain.emulator.cloudhsm.hsm_simulator(chain.cluster_id)
+    simulator.create_user("kmsuser", "crypto-user", KMSUSER_PASSWORD)
+
+    chain.emulator.clock.advance(chain.emulator.profile.hsm_create)
+    chain.hsm_ips = [chain.hsm_ip, second["Hsm"]["EniIp"]]
+
+
 @pytest.fixture
 def two_hsm_cluster(cluster_with_kmsuser: Chain) -> Chain:
     """kmsuser made before the second HSM, so the clone carries it."""

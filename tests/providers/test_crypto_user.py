@@ -18,6 +18,7 @@ from tests.providers.conftest import (
     ADMIN_PASSWORD,
     KMSUSER_PASSWORD,
     Chain,
+    add_hsm_while_creating_kmsuser,
     crypto_user_inputs,
 )
 from tests.providers.results import outs_of
@@ -269,15 +270,7 @@ def test_coverage_fails_naming_user_created_while_second_hsm_was_added(
     activated_cluster: Chain,
 ) -> None:
     chain = activated_cluster
-    cloudhsm = boto3.client("cloudhsmv2")
-    second = cloudhsm.create_hsm(
-        ClusterId=chain.cluster_id, AvailabilityZone="us-east-1b"
-    )
-    # Made while the second HSM is still being cloned, so it misses it.
-    simulator = chain.emulator.cloudhsm.hsm_simulator(chain.cluster_id)
-    simulator.create_user("kmsuser", "crypto-user", KMSUSER_PASSWORD)
-    chain.emulator.clock.advance(chain.emulator.profile.hsm_create)
-    chain.hsm_ips = [chain.hsm_ip, second["Hsm"]["EniIp"]]
+    add_hsm_while_creating_kmsuser(chain)
 
     with pytest.raises(HsmCommandFailed) as raised:
         CryptoUserCoverageProvider().create(coverage_inputs(chain))

@@ -13,8 +13,8 @@ from providers.key_store_connection import (
 )
 from rehearsal.emulator import Emulator
 from tests.providers.conftest import (
-    KMSUSER_PASSWORD,
     Chain,
+    add_hsm_while_creating_kmsuser,
     create_key_store,
     set_faults,
 )
@@ -65,15 +65,7 @@ def test_create_fails_user_not_found_when_kmsuser_misses_second_hsm(
     activated_cluster: Chain,
 ) -> None:
     chain = activated_cluster
-    cloudhsm = boto3.client("cloudhsmv2")
-    second = cloudhsm.create_hsm(
-        ClusterId=chain.cluster_id, AvailabilityZone="us-east-1b"
-    )
-    # Made while the second HSM is still being cloned, so it misses it.
-    simulator = chain.emulator.cloudhsm.hsm_simulator(chain.cluster_id)
-    simulator.create_user("kmsuser", "crypto-user", KMSUSER_PASSWORD)
-    chain.emulator.clock.advance(chain.emulator.profile.hsm_create)
-    chain.hsm_ips = [chain.hsm_ip, second["Hsm"]["EniIp"]]
+    add_hsm_while_creating_kmsuser(chain)
     store_id = create_key_store(chain)
 
     with pytest.raises(KeyStoreConnectionError) as raised:
