@@ -49,20 +49,7 @@ class KeyStore(pulumi.ComponentResource):
     ) -> None:
         super().__init__("fips-keystore:kms:KeyStore", name, None, opts)
 
-        store = aws.kms.CustomKeyStore(
-            f"{name}-store",
-            custom_key_store_name=config.key_store_name,
-            custom_key_store_type="AWS_CLOUDHSM",
-            cloud_hsm_cluster_id=cluster.cluster_id,
-            key_store_password=cluster.kmsuser_password,
-            trust_anchor_certificate=cluster.trust_anchor_pem,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[cluster.coverage, *cluster.hsms],
-                retain_on_delete=True,
-                additional_secret_outputs=["keyStorePassword"],
-            ),
-        )
+        store = _key_store_record(name, config, cluster, self)
         password_set = _kmsuser_password(name, config, cluster, region, store, self)
         connection = KeyStoreConnection(
             f"{name}-connection",
@@ -74,20 +61,7 @@ class KeyStore(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[store, *password_set]),
         )
-        key = aws.kms.Key(
-            f"{name}-key",
-            description=f"fips-keystore {config.stack}: symmetric key in CloudHSM "
-            f"custom key store {config.key_store_name}",
-            custom_key_store_id=store.id,
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            key_usage="ENCRYPT_DECRYPT",
-            deletion_window_in_days=config.key_deletion_window_days,
-            policy=account_root_policy(self),
-            tags={**config.tags, "fips-keystore:stack": config.stack},
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[connection], protect=config.protect_keys
-            ),
-        )
+        key = _symmetric_key(name, config, store, connection, self)
         alias = aws.kms.Alias(
             f"{name}-alias",
             name=config.key_alias,
@@ -107,6 +81,50 @@ class KeyStore(pulumi.ComponentResource):
                 "alias": alias.name,
             }
         )
+
+
+def _key_store_record(
+    name: str, config: StackConfig, cluster: HsmCluster, parent: pulumi.Resource
+) -> aws.kms.CustomKeyStore:
+    """The key store record, once every user covers every HSM; kept on destroy."""
+    return aws.kms.CustomKeyStore(
+        f"{name}-store",
+        custom_key_store_name=config.key_store_name,
+        custom_key_store_type="AWS_CLOUDHSM",
+        cloud_hsm_cluster_id=cluster.cluster_id,
+        key_store_password=cluster.kmsuser_password,
+        trust_anchor_certificate=cluster.trust_anchor_pem,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[cluster.coverage, *cluster.hsms],
+            retain_on_delete=True,
+            additional_secret_outputs=["keyStorePassword"],
+        ),
+    )
+
+
+def _symmetric_key(
+    name: str,
+    config: StackConfig,
+    store: aws.kms.CustomKeyStore,
+    connection: KeyStoreConnection,
+    parent: pulumi.Resource,
+) -> aws.kms.Key:
+    """The key in the store; KMS creates keys only in a CONNECTED store."""
+    return aws.kms.Key(
+        f"{name}-key",
+        description=f"fips-keystore {config.stack}: symmetric key in CloudHSM "
+        f"custom key store {config.key_store_name}",
+        custom_key_store_id=store.id,
+        customer_master_key_spec="SYMMETRIC_DEFAULT",
+        key_usage="ENCRYPT_DECRYPT",
+        deletion_window_in_days=config.key_deletion_window_days,
+        policy=account_root_policy(parent),
+        tags={**config.tags, "fips-keystore:stack": config.stack},
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[connection], protect=config.protect_keys
+        ),
+    )
 
 
 def _kmsuser_password(
