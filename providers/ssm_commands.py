@@ -139,7 +139,8 @@ def cli_data(stdout: str, command: str) -> Any:
     if reply.get("error_code") != 0:
         raise HsmCommandFailed(
             f"`cloudhsm-cli {command}` failed with error_code "
-            f"{reply.get('error_code')}: {reply.get('data')}."
+            f"{reply.get('error_code')}: {reply.get('data')}. Run it by hand on the "
+            "admin instance to see why, then run `pulumi up` again."
         )
     return reply.get("data")
 

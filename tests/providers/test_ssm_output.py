@@ -41,7 +41,8 @@ def test_cli_data_raises_with_the_cli_message_on_error() -> None:
 
     assert str(raised.value) == (
         "`cloudhsm-cli user create` failed with error_code 1: User kmsuser already "
-        "exists."
+        "exists. Run it by hand on the admin instance to see why, then run "
+        "`pulumi up` again."
     )
 
 
