@@ -116,7 +116,11 @@ def _parsed(text: str, source: str) -> dict[str, Any]:
             "`pulumi stack export`"
         ) from error
     if not isinstance(document, dict):
-        raise RecoveryError(f"{source} is not a `pulumi stack export` document")
+        raise RecoveryError(
+            f"{source} holds a JSON {type(document).__name__}, not a `pulumi stack "
+            "export` document (an object); give the unmodified output of `pulumi "
+            "stack export`"
+        )
     return document
 
 

@@ -148,6 +148,18 @@ def test_main_with_state_not_json_exits_2_naming_the_file(
     assert "pulumi stack export" in error
 
 
+def test_main_with_state_not_an_object_exits_2_saying_what_to_give(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("[]")
+
+    assert main(["--stack", "prod", "--state", str(state)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"recovery: {state} holds a JSON list, not a")
+    assert "give the unmodified output of `pulumi stack export`" in error
+
+
 def test_main_without_pending_creates_says_to_run_up(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
