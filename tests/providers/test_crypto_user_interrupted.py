@@ -8,8 +8,8 @@ import pytest
 from providers.crypto_user import CryptoUserProvider
 from providers.errors import HsmCommandFailed
 from tests.providers.conftest import (
-    KMSUSER_PASSWORD,
     Chain,
+    add_hsm_while_creating_kmsuser,
     create_key_store,
     crypto_user_inputs,
 )
@@ -29,18 +29,6 @@ def user_creates_sent(chain: Chain) -> int:
     )
 
 
-def with_partial_kmsuser(chain: Chain) -> Chain:
-    """kmsuser made (as by a dead run) while a second HSM was being cloned."""
-    second = boto3.client("cloudhsmv2").create_hsm(
-        ClusterId=chain.cluster_id, AvailabilityZone="us-east-1b"
-    )
-    simulator = chain.emulator.cloudhsm.hsm_simulator(chain.cluster_id)
-    simulator.create_user("kmsuser", "crypto-user", KMSUSER_PASSWORD)
-    chain.emulator.clock.advance(chain.emulator.profile.hsm_create)
-    chain.hsm_ips = [chain.hsm_ip, second["Hsm"]["EniIp"]]
-    return chain
-
-
 def test_create_adopts_full_user_without_creating_it_again(
     cluster_with_kmsuser: Chain,
 ) -> None:
@@ -56,7 +44,8 @@ def test_create_adopts_full_user_without_creating_it_again(
 def test_create_recreates_partial_user_when_no_key_store_uses_cluster(
     activated_cluster: Chain,
 ) -> None:
-    chain = with_partial_kmsuser(activated_cluster)
+    chain = activated_cluster
+    add_hsm_while_creating_kmsuser(chain)  # as a dead run left it
     assert [u["cluster-coverage"] for u in kmsusers(chain)] == ["partial"]
 
     CryptoUserProvider().create(crypto_user_inputs(chain))
@@ -68,7 +57,8 @@ def test_create_recreates_partial_user_when_no_key_store_uses_cluster(
 def test_create_refuses_partial_user_when_key_store_uses_cluster(
     activated_cluster: Chain,
 ) -> None:
-    chain = with_partial_kmsuser(activated_cluster)
+    chain = activated_cluster
+    add_hsm_while_creating_kmsuser(chain)  # as a dead run left it
     store_id = create_key_store(chain)
 
     with pytest.raises(HsmCommandFailed) as raised:
