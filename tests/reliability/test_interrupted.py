@@ -47,21 +47,25 @@ def assert_adopted_by_next_up(stage: Stage, name: str) -> None:
     assert operation_of(stage.next_up, name) == "create"
 
 
-# The pulumi-aws step, the AWS call that made it, how many of those calls the
-# interrupted `up` had made, and how many stand once every step is through.
-RECOVERED_STEPS = [
-    ("cluster-cluster", "CreateCluster", 1, 1),
-    ("cluster-hsm-0", "CreateHsm", 1, 2),
-    ("cluster-hsm-1", "CreateHsm", 2, 2),
-    ("key-store-store", "CreateCustomKeyStore", 1, 1),
-    ("key-store-key", "CreateKey", 1, 1),
+# A step that calls AWS, how the run after the interruption resolves it (the
+# recovery imports a pulumi-aws resource; the next up adopts a dynamic one), the
+# call, how many of those calls the interrupted `up` had made, and how many
+# stand once every step is through.
+AWS_STEPS = [
+    ("cluster-cluster", "imported", "CreateCluster", 1, 1),
+    ("cluster-hsm-0", "imported", "CreateHsm", 1, 2),
+    ("cluster-csr-signing", "adopted", "InitializeCluster", 0, 1),
+    ("cluster-initialization", "adopted", "InitializeCluster", 1, 1),
+    ("cluster-hsm-1", "imported", "CreateHsm", 2, 2),
+    ("key-store-store", "imported", "CreateCustomKeyStore", 1, 1),
+    ("key-store-connection", "adopted", "ConnectCustomKeyStore", 1, 1),
+    ("key-store-key", "imported", "CreateKey", 1, 1),
 ]
-# Likewise for the dynamic steps that call AWS themselves.
-ADOPTED_STEPS = [
-    ("cluster-csr-signing", "InitializeCluster", 0, 1),
-    ("cluster-initialization", "InitializeCluster", 1, 1),
-    ("key-store-connection", "ConnectCustomKeyStore", 1, 1),
-]
+RESOLUTIONS = {
+    "imported": assert_imported_by_recovery,
+    "adopted": assert_adopted_by_next_up,
+}
+
 # The dynamic steps that act on the HSM through cloudhsm-cli, and its words.
 ADOPTED_CLI_STEPS = [
     ("cluster-activation", ("cluster", "activate")),
@@ -70,13 +74,14 @@ ADOPTED_CLI_STEPS = [
 
 
 @pytest.mark.parametrize(
-    ("name", "operation", "calls_when_interrupted", "calls_in_the_end"),
-    RECOVERED_STEPS,
-    ids=[step[0] for step in RECOVERED_STEPS],
+    ("name", "resolution", "operation", "calls_when_interrupted", "calls_in_the_end"),
+    AWS_STEPS,
+    ids=[step[0] for step in AWS_STEPS],
 )
-def test_up_interrupted_after_aws_resource_is_imported_and_made_once(
+def test_up_interrupted_after_aws_step_is_resolved_and_called_once(
     scenario: Scenario,
     name: str,
+    resolution: str,
     operation: str,
     calls_when_interrupted: int,
     calls_in_the_end: int,
@@ -85,27 +90,7 @@ def test_up_interrupted_after_aws_resource_is_imported_and_made_once(
 
     assert_interrupted_after_create(stage, name)
     assert stage.calls[operation] == calls_when_interrupted
-    assert_imported_by_recovery(stage, name)
-    assert scenario.calls_after_up[operation] == calls_in_the_end
-
-
-@pytest.mark.parametrize(
-    ("name", "operation", "calls_when_interrupted", "calls_in_the_end"),
-    ADOPTED_STEPS,
-    ids=[step[0] for step in ADOPTED_STEPS],
-)
-def test_up_interrupted_after_dynamic_step_is_adopted_and_called_once(
-    scenario: Scenario,
-    name: str,
-    operation: str,
-    calls_when_interrupted: int,
-    calls_in_the_end: int,
-) -> None:
-    stage = scenario.stages[name]
-
-    assert_interrupted_after_create(stage, name)
-    assert stage.calls[operation] == calls_when_interrupted
-    assert_adopted_by_next_up(stage, name)
+    RESOLUTIONS[resolution](stage, name)
     assert scenario.calls_after_up[operation] == calls_in_the_end
 
 
