@@ -19,8 +19,9 @@ $(STAMP): requirements.txt
 test: venv
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-# Issue 6's figures on the realistic profile, and a one-at-a-time baseline;
-# writes build/bench.json and fails when a target is missed.
+# Deploy and destroy time against their chains, API calls and polling overhead on
+# the realistic profile, beside a one-at-a-time baseline; writes build/bench.json
+# and fails when a performance target is missed.
 bench: venv
 	$(BIN)/python -m rehearsal.bench --output-dir build
 

@@ -1,5 +1,5 @@
 """`make bench`: the dev stack rehearsed on the realistic profile, as the program
-applies it and one resource at a time, with the figures of issue 6 side by side.
+applies it and one resource at a time, with the performance figures side by side.
 
 Prints a table and writes `build/bench.json`. Deploy and destroy times, chains
 and polling overhead are simulated seconds on the emulator's clock (estimates of
@@ -82,7 +82,7 @@ def bench_document(parallel: Mapping[str, Any], sequential: Mapping[str, Any]) -
 
 
 def targets_met(measured: Mapping[str, Any]) -> dict[str, bool]:
-    """Each target of issue 6 against the measured figure (None fails)."""
+    """Each performance target against the measured figure (None fails)."""
     return {
         key: measured.get(key) is not None and measured[key] <= limit
         for key, limit in TARGETS.items()

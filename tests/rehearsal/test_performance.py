@@ -1,4 +1,4 @@
-"""Issue 6's budgets, guarded on the session's dev-stack rehearsal.
+"""The performance budgets, guarded on the session's dev-stack rehearsal.
 
 The shared rehearsal (tests/conftest.py `dev_rehearsal`) runs the realistic
 profile, so these are the figures `make bench` prints, not a stand-in: a change
