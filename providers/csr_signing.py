@@ -2,9 +2,12 @@
 
 The CSR and the HSM certificates exist only while the cluster is UNINITIALIZED,
 so this resource keeps them in its outputs: after initialization nothing can
-read them again, and a refresh keeps what the state holds. When AWS replaced
-the first HSM before signing, the cluster shows a new CSR from the new HSM; that
-is the one signed, and `signed_hsm_id` records which HSM it came from.
+read them again, and a refresh keeps what the state holds. When AWS replaces
+the first HSM before initialization, the HSM keeps its id and address but gets
+a new key, so the cluster shows a new CSR: this resource signs the CSR of its
+latest read, never an older one. `signed_hsm_id` records the HSM the CSR came
+from; it differs from `hsm_id` only when that HSM was deleted and another one
+became the cluster's first.
 
 `hsm_id` may be left out: the resource then needs only the cluster and waits
 for the first HSM's CSR itself, so the program need not make it depend on the
@@ -269,7 +272,8 @@ def _first_hsm_id(cluster: Cluster, expected_hsm_id: str | None) -> str | None:
         return ids[0]
     pulumi.log.warn(
         f"CloudHSM cluster {cluster.cluster_id}: HSM {expected_hsm_id} is no longer "
-        f"there; AWS replaced it with {ids[0]}, whose CSR is the one signed now."
+        f"in the cluster; its CSR now comes from HSM {ids[0]}, which is the one "
+        "signed. Set hsm_id to that HSM (or leave it unset) in the program."
     )
     return ids[0]
 

@@ -73,6 +73,8 @@ class Hsm:
     created_at: float
     deleting_since: float | None = None
     identity: HsmIdentity | None = None
+    # The identity an in-place replacement retired (fault replace_first_hsm).
+    retired_identity: HsmIdentity | None = None
 
 
 @dataclass
@@ -537,28 +539,19 @@ class CloudHsmModel:
         """The first HSM's certificates, once it is ACTIVE (made on first use)."""
         if not cluster.hsms or self.hsm_state(cluster.hsms[0]) != "ACTIVE":
             return None
-        if self.emulator.faults.replace_first_hsm and not cluster.first_hsm_replaced:
-            self._replace_first_hsm(cluster)
         first = cluster.hsms[0]
         if first.identity is None:
             first.identity = HsmIdentity.issue(first.hsm_id, self._next_key())
+        if self.emulator.faults.replace_first_hsm and not cluster.first_hsm_replaced:
+            self._replace_first_hsm(cluster, first)
         return first.identity
 
-    def _replace_first_hsm(self, cluster: Cluster) -> None:
-        # AWS replaces an unhealthy HSM with a new one (new id, new key) on the
-        # same network interface; the cluster CSR changes with it.
-        old = cluster.hsms[0]
-        new_id = self._new_id("hsm")
-        cluster.hsms[0] = Hsm(
-            hsm_id=new_id,
-            cluster_id=cluster.cluster_id,
-            subnet_id=old.subnet_id,
-            availability_zone=old.availability_zone,
-            eni_id=old.eni_id,
-            eni_ip=old.eni_ip,
-            created_at=old.created_at,
-        )
-        cluster.simulator.replace_hsm(old.hsm_id, new_id)
+    def _replace_first_hsm(self, cluster: Cluster, hsm: Hsm) -> None:
+        # AWS replaces an unhealthy HSM before initialization behind the same
+        # HSM id, ENI and IP; the new hardware has a new key, so HsmCertificate
+        # and the cluster CSR change.
+        hsm.retired_identity = hsm.identity
+        hsm.identity = HsmIdentity.issue(hsm.hsm_id, self._next_key())
         cluster.first_hsm_replaced = True
 
     def _take_backup(self, cluster: Cluster) -> None:
@@ -604,8 +597,6 @@ class CloudHsmModel:
         return self.emulator.clock.datetime_at(t).timestamp()
 
     def _cluster_json(self, cluster: Cluster) -> dict[str, Any]:
-        # Certificates first: reading them may replace the first HSM.
-        certificates = self._certificates_json(cluster)
         shape: dict[str, Any] = {
             "BackupPolicy": "DEFAULT",
             "BackupRetentionPolicy": dict(cluster.backup_retention),
@@ -618,7 +609,7 @@ class CloudHsmModel:
             "SubnetMapping": dict(cluster.subnet_mapping),
             "VpcId": cluster.vpc_id,
             "NetworkType": "IPV4",
-            "Certificates": certificates,
+            "Certificates": self._certificates_json(cluster),
             "TagList": [{"Key": k, "Value": v} for k, v in cluster.tags.items()],
             "Mode": cluster.mode,
         }

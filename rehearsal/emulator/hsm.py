@@ -217,13 +217,6 @@ class HsmSimulator:
             for user in self._users.values():
                 user.hsm_ids.discard(hsm_id)
 
-    def replace_hsm(self, old_hsm_id: str, new_hsm_id: str) -> None:
-        with self._lock:
-            for user in self._users.values():
-                if old_hsm_id in user.hsm_ids:
-                    user.hsm_ids.remove(old_hsm_id)
-                    user.hsm_ids.add(new_hsm_id)
-
     def snapshot(self) -> dict[str, Any]:
         """The state a backup keeps (hashes, never passwords)."""
         with self._lock:

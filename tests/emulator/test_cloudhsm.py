@@ -547,11 +547,23 @@ def test_initialize_cluster_oversized_certificate_refused(
     )
 
 
-def test_replace_first_hsm_fault_changes_hsm_and_csr(emulator: Emulator) -> None:
+def csr_key(cluster: dict[str, Any]) -> Any:
+    csr = x509.load_pem_x509_csr(cluster["Certificates"]["ClusterCsr"].encode())
+    return csr.public_key()
+
+
+def hsm_certificate_key(cluster: dict[str, Any]) -> Any:
+    pem_text = cluster["Certificates"]["HsmCertificate"].encode()
+    return x509.load_pem_x509_certificate(pem_text).public_key()
+
+
+def test_replace_first_hsm_fault_keeps_hsm_and_changes_its_key(
+    emulator: Emulator,
+) -> None:
     emulator.faults = FaultPlan(replace_first_hsm=True)
     cluster_id = create_cluster(subnets())["ClusterId"]
-    emulator.clock.advance(2)
-    original = hsm_client().create_hsm(
+    emulator.clock.advance(emulator.profile.cluster_create)
+    created = hsm_client().create_hsm(
         ClusterId=cluster_id, AvailabilityZone="us-east-1a"
     )["Hsm"]
     emulator.clock.advance(emulator.profile.hsm_create)
@@ -559,14 +571,62 @@ def test_replace_first_hsm_fault_changes_hsm_and_csr(emulator: Emulator) -> None
     first_read = describe(cluster_id)
     second_read = describe(cluster_id)
 
-    [replacement] = first_read["Hsms"]
-    assert replacement["HsmId"] != original["HsmId"]
-    assert replacement["EniIp"] == original["EniIp"]
-    assert second_read["Hsms"][0]["HsmId"] == replacement["HsmId"]
-    assert (
-        first_read["Certificates"]["ClusterCsr"]
-        == second_read["Certificates"]["ClusterCsr"]
+    [hsm] = first_read["Hsms"]
+    model_hsm = emulator.cloudhsm.cluster(cluster_id).hsms[0]
+    assert model_hsm.retired_identity is not None
+    retired_key = model_hsm.retired_identity.identity_key.public_key()
+    assert (hsm["HsmId"], hsm["EniId"], hsm["EniIp"], hsm["State"]) == (
+        created["HsmId"],
+        created["EniId"],
+        created["EniIp"],
+        "ACTIVE",
     )
+    assert csr_key(first_read) != retired_key
+    assert csr_key(first_read) == hsm_certificate_key(first_read)
+    assert second_read["Certificates"] == first_read["Certificates"]
+
+
+def test_replace_first_hsm_fault_after_csr_read_changes_csr_once(
+    emulator: Emulator,
+) -> None:
+    before = uninitialized_cluster(emulator)
+    emulator.faults = FaultPlan(replace_first_hsm=True)
+
+    replaced = describe(before["ClusterId"])
+    later = describe(before["ClusterId"])
+
+    assert replaced["Hsms"] == before["Hsms"]
+    assert csr_key(replaced) != csr_key(before)
+    assert hsm_certificate_key(replaced) == csr_key(replaced)
+    assert (
+        replaced["Certificates"]["HsmCertificate"]
+        != before["Certificates"]["HsmCertificate"]
+    )
+    assert later["Certificates"] == replaced["Certificates"]
+
+
+def test_initialize_cluster_certificate_for_replaced_key_refused(
+    emulator: Emulator,
+) -> None:
+    stale = uninitialized_cluster(emulator)
+    anchor = ca_certificate(ca_key())
+    stale_signed = sign_csr(stale["Certificates"]["ClusterCsr"], anchor, ca_key())
+    emulator.faults = FaultPlan(replace_first_hsm=True)
+    current = describe(stale["ClusterId"])
+
+    code, message = initialize_error(current, stale_signed, pem(anchor))
+    signed = sign_csr(current["Certificates"]["ClusterCsr"], anchor, ca_key())
+    reply = hsm_client().initialize_cluster(
+        ClusterId=current["ClusterId"], SignedCert=signed, TrustAnchor=pem(anchor)
+    )
+
+    assert (code, message) == (
+        INVALID,
+        "SignedCert does not carry the public key of the cluster CSR. Sign the "
+        "ClusterCsr currently shown by DescribeClusters (the HSM may have been "
+        "replaced since you read it).",
+    )
+    assert reply["State"] == "INITIALIZE_IN_PROGRESS"
 
 
 def test_stuck_fault_freezes_cluster_in_initialize_in_progress(

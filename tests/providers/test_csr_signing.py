@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import dill
 import pytest
 from cryptography import x509
@@ -12,7 +13,7 @@ from providers.csr_signing import ClusterCsrSigningProvider
 from providers.errors import ClusterStateError, IdentityVerificationError, WaitTimeout
 from rehearsal.emulator import Emulator
 from tests.providers import pki
-from tests.providers.conftest import Chain, set_faults, signing_inputs
+from tests.providers.conftest import Chain, add_hsm, set_faults, signing_inputs
 from tests.providers.results import outs_of
 
 
@@ -69,8 +70,12 @@ def test_create_again_after_interrupted_create_signs_the_same_csr(
     assert signed_public_key(first) == signed_public_key(second)
 
 
+def csr_public_key(csr_pem: str) -> Any:
+    return x509.load_pem_x509_csr(csr_pem.encode()).public_key()
+
+
 def test_create_signs_new_csr_when_first_hsm_was_replaced(
-    new_cluster: Chain, customer_ca: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    new_cluster: Chain, customer_ca: dict[str, Any]
 ) -> None:
     set_faults(new_cluster.emulator, replace_first_hsm=True)
 
@@ -78,15 +83,60 @@ def test_create_signs_new_csr_when_first_hsm_was_replaced(
         ClusterCsrSigningProvider().create(signing_inputs(new_cluster, customer_ca))
     )
 
-    seen = new_cluster.describe()["Hsms"][0]["HsmId"]
-    assert seen != new_cluster.hsm_id
-    assert outs["signed_hsm_id"] == seen
-    assert (
-        outs["cluster_csr_pem"] == new_cluster.describe()["Certificates"]["ClusterCsr"]
+    shown = new_cluster.describe()["Certificates"]["ClusterCsr"]
+    first_hsm = new_cluster.emulator.cloudhsm.cluster(new_cluster.cluster_id).hsms[0]
+    assert first_hsm.retired_identity is not None
+    retired_key = first_hsm.retired_identity.identity_key.public_key()
+    assert outs["cluster_csr_pem"] == shown
+    assert signed_public_key(outs) == csr_public_key(shown)
+    assert signed_public_key(outs) != retired_key
+    assert (outs["signed_hsm_id"], outs["signed_hsm_ip"]) == (
+        new_cluster.hsm_id,
+        new_cluster.hsm_ip,
     )
+
+
+def test_create_signs_current_csr_not_one_read_before_replacement(
+    new_cluster: Chain, customer_ca: dict[str, Any]
+) -> None:
+    new_cluster.emulator.clock.advance(new_cluster.emulator.profile.hsm_create)
+    stale = new_cluster.describe()["Certificates"]["ClusterCsr"]
+    set_faults(new_cluster.emulator, replace_first_hsm=True)
+
+    outs = outs_of(
+        ClusterCsrSigningProvider().create(signing_inputs(new_cluster, customer_ca))
+    )
+
+    shown = new_cluster.describe()["Certificates"]["ClusterCsr"]
+    assert shown != stale
+    assert outs["cluster_csr_pem"] == shown
+    assert signed_public_key(outs) == csr_public_key(shown)
+    assert signed_public_key(outs) != csr_public_key(stale)
+    assert outs["signed_hsm_id"] == new_cluster.hsm_id
+
+
+def test_create_signs_csr_of_hsm_created_after_given_one_was_deleted(
+    new_cluster: Chain, customer_ca: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emulator = new_cluster.emulator
+    cloudhsm = boto3.client("cloudhsmv2")
+    emulator.clock.advance(emulator.profile.hsm_create)
+    cloudhsm.delete_hsm(ClusterId=new_cluster.cluster_id, HsmId=new_cluster.hsm_id)
+    emulator.clock.advance(emulator.profile.hsm_delete)
+    other = add_hsm(emulator, new_cluster.cluster_id, "us-east-1b")
+
+    outs = outs_of(
+        ClusterCsrSigningProvider().create(signing_inputs(new_cluster, customer_ca))
+    )
+
+    assert (outs["signed_hsm_id"], outs["signed_hsm_ip"]) == (
+        other["HsmId"],
+        other["EniIp"],
+    )
+    assert signed_public_key(outs) == csr_public_key(outs["cluster_csr_pem"])
     warning = capsys.readouterr().err
-    assert f"HSM {new_cluster.hsm_id} is no longer there" in warning
-    assert f"AWS replaced it with {seen}" in warning
+    assert f"HSM {new_cluster.hsm_id} is no longer in the cluster" in warning
+    assert f"its CSR now comes from HSM {other['HsmId']}" in warning
 
 
 def test_create_rejects_hsm_whose_chain_does_not_reach_the_aws_root(
