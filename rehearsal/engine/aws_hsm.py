@@ -1,5 +1,6 @@
 """CloudHSM cluster and HSM, KMS key store record, key and alias for the adapter."""
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,9 +14,28 @@ from rehearsal.engine.aws_adapter import (
 )
 
 _HSM_WAIT_SECONDS = 7200.0
+_CLOUDHSM_NOT_FOUND = "CloudHsmResourceNotFoundException"
 
 
 # CloudHSM cluster
+
+
+def _already_gone(
+    ctx: AwsContext, resource: str, send_delete: Callable[[], object]
+) -> bool:
+    """Send a CloudHSM delete; True when AWS answers that the resource is gone.
+
+    pulumi-aws counts a CloudHsmResourceNotFoundException from DeleteHsm or
+    DeleteCluster as deleted, and so does the rehearsal.
+    """
+    try:
+        send_delete()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != _CLOUDHSM_NOT_FOUND:
+            raise
+        ctx.log.info(f"{resource}: already gone, counted as deleted")
+        return True
+    return False
 
 
 def _describe_cluster(ctx: AwsContext, cluster_id: str) -> dict[str, Any] | None:
@@ -93,11 +113,15 @@ def cluster_outputs(cluster: dict[str, Any]) -> Outputs:
 
 
 def _delete_cluster(ctx: AwsContext, id_: str, _outputs: Outputs) -> Deletion:
-    ctx.client("cloudhsmv2").delete_cluster(ClusterId=id_)
+    resource = f"CloudHSM cluster {id_}"
+    cloudhsm = ctx.client("cloudhsmv2")
+    if _already_gone(ctx, resource, lambda: cloudhsm.delete_cluster(ClusterId=id_)):
+        return Deletion()
+
     ctx.wait(
         lambda: _cluster_state(ctx, id_),
         done=("DELETED",),
-        resource=f"CloudHSM cluster {id_}",
+        resource=resource,
         expected_seconds=ctx.expected("cluster_delete", 180),
         timeout_seconds=_HSM_WAIT_SECONDS,
     )
@@ -169,11 +193,17 @@ def _read_hsm(ctx: AwsContext, id_: str, outputs: Outputs) -> Outputs | None:
 
 def _delete_hsm(ctx: AwsContext, id_: str, outputs: Outputs) -> Deletion:
     cluster_id = outputs["clusterId"]
-    ctx.client("cloudhsmv2").delete_hsm(ClusterId=cluster_id, HsmId=id_)
+    resource = f"HSM {id_}"
+    cloudhsm = ctx.client("cloudhsmv2")
+    if _already_gone(
+        ctx, resource, lambda: cloudhsm.delete_hsm(ClusterId=cluster_id, HsmId=id_)
+    ):
+        return Deletion()
+
     ctx.wait(
         lambda: _hsm_state(ctx, cluster_id, id_),
         done=("DELETED",),
-        resource=f"HSM {id_}",
+        resource=resource,
         expected_seconds=ctx.expected("hsm_delete", 300),
         timeout_seconds=_HSM_WAIT_SECONDS,
     )

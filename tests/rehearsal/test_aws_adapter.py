@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from providers.waiting import HttpClock
 from rehearsal.emulator import Emulator
@@ -284,3 +285,78 @@ def test_invokes_answer_from_emulator(
     assert region["name"] == "us-east-1"
     assert "us-east-1a" in zones["names"]
     assert found["vpcId"] == subnet["vpcId"]
+
+
+CLUSTER = "aws:cloudhsmv2/cluster:Cluster"
+HSM = "aws:cloudhsmv2/hsm:Hsm"
+
+
+@pytest.fixture
+def cluster(adapter: AwsAdapter, vpc: dict[str, Any]) -> dict[str, Any]:
+    subnet = create(
+        adapter,
+        "aws:ec2/subnet:Subnet",
+        {
+            "vpcId": vpc["id"],
+            "cidrBlock": "10.0.5.0/24",
+            "availabilityZone": "us-east-1a",
+        },
+    )
+    inputs = {"hsmType": "hsm2m.medium", "mode": "FIPS", "subnetIds": [subnet["id"]]}
+    return create(adapter, CLUSTER, inputs)
+
+
+def cloudhsm_error(adapter: AwsAdapter, call: str, **params: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as raised:
+        getattr(adapter.context.client("cloudhsmv2"), call)(**params)
+    error = raised.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+def test_delete_hsm_already_gone_counts_as_deleted(
+    adapter: AwsAdapter, shared_emulator: Emulator, cluster: dict[str, Any]
+) -> None:
+    hsm_id, hsm = adapter.create(
+        HSM, "hsm", {"clusterId": cluster["id"], "availabilityZone": "us-east-1a"}
+    )
+    cloudhsm = adapter.context.client("cloudhsmv2")
+    cloudhsm.delete_hsm(ClusterId=cluster["id"], HsmId=hsm_id)
+    shared_emulator.clock.advance(shared_emulator.profile.hsm_delete)
+    code, _ = cloudhsm_error(
+        adapter, "delete_hsm", ClusterId=cluster["id"], HsmId=hsm_id
+    )
+
+    deletion = adapter.delete(HSM, hsm_id, hsm)
+
+    log = adapter.context.log
+    assert isinstance(log, ListLog)
+    assert code == "CloudHsmResourceNotFoundException"
+    assert deletion.state == "deleted"
+    assert f"HSM {hsm_id}: already gone, counted as deleted" in log.lines
+    assert adapter.read(HSM, hsm_id, hsm) is None
+
+
+def test_delete_cluster_already_gone_counts_as_deleted(adapter: AwsAdapter) -> None:
+    gone = "cluster-gonegonegon"
+    code, _ = cloudhsm_error(adapter, "delete_cluster", ClusterId=gone)
+
+    deletion = adapter.delete(CLUSTER, gone, {"clusterId": gone})
+
+    assert code == "CloudHsmResourceNotFoundException"
+    assert deletion.state == "deleted"
+    assert adapter.read(CLUSTER, gone, {"clusterId": gone}) is None
+
+
+def test_delete_cluster_still_holding_hsm_fails_with_aws_error(
+    adapter: AwsAdapter, cluster: dict[str, Any]
+) -> None:
+    adapter.create(
+        HSM, "hsm", {"clusterId": cluster["id"], "availabilityZone": "us-east-1a"}
+    )
+
+    with pytest.raises(ClientError) as raised:
+        adapter.delete(CLUSTER, cluster["id"], cluster)
+
+    error = raised.value.response["Error"]
+    assert error["Code"] == "CloudHsmInvalidRequestException"
+    assert error["Message"].startswith(f"Cluster {cluster['id']} still contains HSMs")
