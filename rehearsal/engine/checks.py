@@ -6,7 +6,7 @@ instance, the admin password fetched there from Secrets Manager by ARN.
 """
 
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +17,7 @@ from providers.ssm_commands import cli_data, run_script
 from providers.waiting import Clock
 from rehearsal.engine.aws_adapter import AwsContext
 from rehearsal.engine.errors import RehearsalError
+from rehearsal.engine.state import ResourceRecord
 
 PASS = "pass"
 # What a check may meet: AWS errors, the project's own, and outputs of the wrong
@@ -75,9 +76,29 @@ def deployment_checks(
     }
 
 
-def hourly_charges_check(ctx: AwsContext) -> dict[str, Callable[[], None]]:
-    """The check of a finished destroy: nothing billed by the hour is left."""
-    return {"no_hourly_charges_left": lambda: _nothing_billed_hourly(ctx)}
+HOURLY_TYPES = (
+    "aws:cloudhsmv2/cluster:Cluster",
+    "aws:cloudhsmv2/hsm:Hsm",
+    "aws:ec2/instance:Instance",
+    "aws:ec2/natGateway:NatGateway",
+)
+
+
+def hourly_charges_check(
+    ctx: AwsContext, records: Iterable[ResourceRecord]
+) -> dict[str, Callable[[], None]]:
+    """The check of a finished destroy: nothing of this stack billed by the hour.
+
+    Only the stack's own resources count (the ids its state held, adopted ones
+    excepted: destroy leaves those on purpose), so other stacks sharing the
+    account, as in a shared emulator, cannot fail it.
+    """
+    owned = {
+        record.id
+        for record in records
+        if record.type in HOURLY_TYPES and record.id and not record.external
+    }
+    return {"no_hourly_charges_left": lambda: _nothing_billed_hourly(ctx, owned)}
 
 
 def _outputs_present(outputs: Mapping[str, Any], expected: tuple[str, ...]) -> None:
@@ -151,8 +172,10 @@ def _key_store_connected(ctx: AwsContext, store_id: str) -> None:
         raise CheckFailed(f"custom key store {store_id} is {state}, expected CONNECTED")
 
 
-def _nothing_billed_hourly(ctx: AwsContext) -> None:
-    left = _clusters_and_hsms_left(ctx) + _instances_and_gateways_left(ctx)
+def _nothing_billed_hourly(ctx: AwsContext, owned: set[str]) -> None:
+    left = _clusters_and_hsms_left(ctx, owned) + _instances_and_gateways_left(
+        ctx, owned
+    )
     if left:
         raise CheckFailed(
             f"still billed by the hour after destroy: {', '.join(left)}; delete them "
@@ -160,25 +183,31 @@ def _nothing_billed_hourly(ctx: AwsContext) -> None:
         )
 
 
-def _clusters_and_hsms_left(ctx: AwsContext) -> list[str]:
+def _clusters_and_hsms_left(ctx: AwsContext, owned: set[str]) -> list[str]:
+    """The stack's clusters not yet deleted, and every HSM in them or of the stack."""
     left = []
     for cluster in ctx.client("cloudhsmv2").describe_clusters()["Clusters"]:
-        if cluster["State"] not in ("DELETED",):
+        ours = cluster["ClusterId"] in owned
+        if ours and cluster["State"] != "DELETED":
             left.append(f"cluster {cluster['ClusterId']} ({cluster['State']})")
         left += [
-            f"HSM {hsm['HsmId']} ({hsm['State']})" for hsm in cluster.get("Hsms", [])
+            f"HSM {hsm['HsmId']} ({hsm['State']})"
+            for hsm in cluster.get("Hsms", [])
+            if ours or hsm["HsmId"] in owned
         ]
     return left
 
 
-def _instances_and_gateways_left(ctx: AwsContext) -> list[str]:
+def _instances_and_gateways_left(ctx: AwsContext, owned: set[str]) -> list[str]:
     ec2 = ctx.client("ec2")
     left = []
     for reservation in ec2.describe_instances()["Reservations"]:
         for instance in reservation["Instances"]:
-            if instance["State"]["Name"] not in ("terminated", "shutting-down"):
+            running = instance["State"]["Name"] not in ("terminated", "shutting-down")
+            if running and instance["InstanceId"] in owned:
                 left.append(f"instance {instance['InstanceId']}")
     for gateway in ec2.describe_nat_gateways()["NatGateways"]:
-        if gateway["State"] not in ("deleted", "deleting"):
+        alive = gateway["State"] not in ("deleted", "deleting")
+        if alive and gateway["NatGatewayId"] in owned:
             left.append(f"NAT gateway {gateway['NatGatewayId']}")
     return left

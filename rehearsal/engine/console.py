@@ -38,6 +38,10 @@ class Console:
         if symbol:
             self.line(f"{symbol} {display_type(record)} {record.name} {verb}")
 
+    def program_log(self, text: str) -> None:
+        """Print a line the program logged (`pulumi.log`), such as its cost estimate."""
+        self.line(f"  : {text}")
+
     def provider_log(self, text: str) -> None:
         """Print a line the dynamic providers wrote to stderr."""
         self.line(f"  | {text}")

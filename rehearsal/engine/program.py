@@ -14,6 +14,7 @@ from its executor, so independent resources are created concurrently.
 import asyncio
 import contextlib
 import contextvars
+import logging
 import re
 import runpy
 import sys
@@ -362,12 +363,35 @@ def _install_mocks(applier: ResourceApplier, config: RehearsalConfig) -> None:
         stack=config.stack,
         preview=False,
         monitor=monitor,
+        logger=_program_logger(applier.events),
     )
     apply_config(config)
     # Like pulumi.runtime.test: output tasks left by an earlier, failed evaluation
     # belong to a closed event loop and must not be awaited by this one.
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
+
+
+def _program_logger(events: ResourceEvents) -> logging.Logger:
+    """The program's `pulumi.log` lines (the cost estimate), shown as the CLI would."""
+    logger = logging.getLogger("rehearsal.program")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.handlers.clear()
+    show = getattr(events, "program_log", None)
+    if show is not None:
+        logger.addHandler(_ProgramLogHandler(show))
+    return logger
+
+
+class _ProgramLogHandler(logging.Handler):
+    def __init__(self, show: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self.show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for text in record.getMessage().splitlines():
+            self.show(text)
 
 
 def _run_and_resolve(program: Program, exported: dict[str, Any]) -> None:

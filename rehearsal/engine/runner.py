@@ -327,7 +327,9 @@ class Rehearsal:
             f"fail: {'; '.join(errors)}" if errors else checks.PASS
         )
         context.checks.update(
-            checks.run_checks(checks.hourly_charges_check(context.adapter.context))
+            checks.run_checks(
+                checks.hourly_charges_check(context.adapter.context, records.values())
+            )
         )
         if errors:
             self.report.error = self.report.error or errors[0]

@@ -4,8 +4,8 @@ One run has 10% of calls throttled and 2% failing internally, with known
 passwords and a supplied CA: it must pass every check, keep the key store
 APIs under their quota, and leave no secret in anything it produced; 30
 simulated days after its destroy, the cleanup command removes the key store
-record. A second run fails half way (every SSM command fails) and is scanned
-the same way.
+record. It also prints the stack's cost estimate before creating anything. A
+second run fails half way (every SSM command fails) and is scanned the same way.
 """
 
 from __future__ import annotations
@@ -152,6 +152,18 @@ def test_all_destroy_stops_every_hourly_charge(faulty_run: CapturedRun) -> None:
         "aws:ec2/natGateway:NatGateway",
     } <= deleted
     assert faulty_run.report["checks"]["no_hourly_charges_left"] == "pass"
+
+
+def test_all_prints_the_cost_estimate_before_the_first_create(
+    faulty_run: CapturedRun,
+) -> None:
+    lines = faulty_run.printed.splitlines()
+    first_create = next(i for i, line in enumerate(lines) if line.endswith(" created"))
+    estimate = [line for line in lines[:first_create] if "  : " in line]
+
+    assert any("ESTIMATE: prices as of" in line for line in estimate)
+    assert any("CloudHSM HSM hsm2m.medium" in line for line in estimate)
+    assert any("Total (estimate, 730 h month)" in line for line in estimate)
 
 
 def test_all_failing_ssm_reports_exit_code_and_output_tail(
