@@ -16,10 +16,19 @@ PROFILE = {
 
 
 def record(
-    name: str, type_: str, needs: tuple[str, ...] = (), **fields: str
+    name: str,
+    type_: str,
+    needs: tuple[str, ...] = (),
+    provider_module: str = "",
+    parent: str = "",
 ) -> ResourceRecord:
     return ResourceRecord(
-        urn=name, type=type_, name=name, dependencies=list(needs), **fields
+        urn=name,
+        type=type_,
+        name=name,
+        dependencies=list(needs),
+        provider_module=provider_module,
+        parent=parent,
     )
 
 
