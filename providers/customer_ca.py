@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +37,17 @@ from providers.errors import CertificateError
 
 KEY_SIZES = (2048, 4096)
 MAX_VALIDITY_DAYS = 36500
-REPLACING_INPUTS = (
-    "key_bits",
-    "common_name",
-    "organization",
-    "validity_days",
-    "supplied_certificate_pem",
-    "supplied_private_key_pem",
-)
+# Each input that would make a new CA, by the stack config key that sets it.
+REPLACING_INPUTS = {
+    "key_bits": "caKeyBits",
+    "common_name": "caCommonName",
+    "organization": "caOrganization",
+    "validity_days": "caValidityDays",
+    "supplied_certificate_pem": "caCertificate",
+    "supplied_private_key_pem": "caPrivateKey",
+}
+# Shown instead of the value in messages: a PEM is long, a key is secret.
+UNPRINTED_INPUTS = ("supplied_certificate_pem", "supplied_private_key_pem")
 
 
 @dataclass(frozen=True)
@@ -167,13 +171,14 @@ def fingerprint_sha256(certificate: x509.Certificate) -> str:
 class CustomerCaProvider(ResourceProvider):
     """Generates or validates the CA; everything lives in state."""
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = InputCheck(news)
         inputs.non_empty("common_name", "a non-empty common name")
         inputs.non_empty("organization", "a non-empty organization name")
         inputs.choice("key_bits", KEY_SIZES)
         inputs.integer("validity_days", 1, MAX_VALIDITY_DAYS)
         _check_supplied(inputs)
+        _refuse_replacement(inputs, olds)
         return inputs.result()
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -220,6 +225,37 @@ def _make_or_load(props: dict[str, Any]) -> CertificateAuthority:
         props["organization"],
         as_int(props["key_bits"]),
         as_int(props["validity_days"]),
+    )
+
+
+def _refuse_replacement(inputs: InputCheck, olds: dict[str, Any]) -> None:
+    """A CA the stack already has is never replaced by a config change.
+
+    Replacing it would delete the only copy of the key that signed the cluster
+    (needed for every client certificate added later) and leave the cluster,
+    whose trust anchor cannot change, tied to a CA the stack no longer holds.
+    """
+    if not olds:
+        return
+    for name, config_key in REPLACING_INPUTS.items():
+        new = _normal(inputs.inputs, name)
+        if is_unknown(new) or new == _normal(olds, name):
+            continue
+        inputs.fail(name, _replacement_refused(name, config_key, olds))
+
+
+def _replacement_refused(name: str, config_key: str, olds: dict[str, Any]) -> str:
+    if name in UNPRINTED_INPUTS:
+        change, revert = f"{config_key} changed", f"set {config_key} back as it was"
+    else:
+        old = _normal(olds, name)
+        change = f"{config_key} changed from {old!r}"
+        revert = f"`pulumi config set {config_key} {shlex.quote(str(old))}`"
+    return (
+        f"{change}, but the stack's customer CA cannot be replaced: it is the trust "
+        "anchor the cluster was initialized with, and its private key signs every "
+        f"client certificate added later. Undo the change ({revert}). A new CA "
+        "needs a new cluster: `pulumi destroy`, then `pulumi up`."
     )
 
 

@@ -153,6 +153,54 @@ def test_check_rejects_supplied_only_half() -> None:
     }
 
 
+def test_check_refuses_a_new_key_size_for_an_existing_ca() -> None:
+    olds = outs_of(CustomerCaProvider().create(dict(INPUTS)))
+
+    result = CustomerCaProvider().check(olds, {**INPUTS, "key_bits": 4096})
+
+    [failure] = result.failures
+    assert failure.property == "key_bits"
+    assert failure.reason.startswith(
+        "caKeyBits changed from 2048, but the stack's customer CA cannot be replaced"
+    )
+    assert "`pulumi config set caKeyBits 2048`" in failure.reason
+    assert "`pulumi destroy`, then `pulumi up`" in failure.reason
+
+
+def test_check_refuses_a_new_common_name_with_a_quoted_revert() -> None:
+    olds = outs_of(CustomerCaProvider().create(dict(INPUTS)))
+
+    result = CustomerCaProvider().check(olds, {**INPUTS, "common_name": "Other CA"})
+
+    [failure] = result.failures
+    assert "`pulumi config set caCommonName 'Example HSM CA'`" in failure.reason
+
+
+def test_check_refuses_another_supplied_key_without_printing_it() -> None:
+    key, other = pki.rsa_key(2048), pki.rsa_key(2048)
+    certificate = pki.pem(pki.certificate("Corp Root", key))
+    supplied = {**INPUTS, "supplied_certificate_pem": certificate}
+    olds = {**supplied, "supplied_private_key_pem": pki.key_pem(key)}
+    news = {**supplied, "supplied_private_key_pem": pki.key_pem(other)}
+
+    result = CustomerCaProvider().check(olds, news)
+
+    reasons = {failure.property: failure.reason for failure in result.failures}
+    refusal = reasons["supplied_private_key_pem"]
+    assert refusal.startswith("caPrivateKey changed, but")
+    assert "set caPrivateKey back as it was" in refusal
+    assert "PRIVATE KEY" not in refusal
+
+
+def test_check_accepts_an_existing_ca_with_unchanged_or_unknown_inputs() -> None:
+    olds = outs_of(CustomerCaProvider().create(dict(INPUTS)))
+
+    same = CustomerCaProvider().check(olds, {**INPUTS, "key_bits": 2048.0})
+    preview = CustomerCaProvider().check(olds, {**INPUTS, "common_name": UNKNOWN})
+
+    assert same.failures == [] and preview.failures == []
+
+
 def test_load_supplied_ca_rejects_intermediate() -> None:
     root_key, key = pki.rsa_key(), pki.rsa_key()
     intermediate = pki.certificate("Intermediate", key, "Root", root_key)
