@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from pulumi import ResourceOptions
 from pulumi.dynamic import (
     CheckResult,
@@ -37,7 +41,8 @@ from providers._inputs import (
     changed_inputs,
     input_props,
 )
-from providers.errors import ClusterStateError
+from providers.customer_ca import load_certificate, trust_anchor_problems
+from providers.errors import CertificateError, ClusterStateError
 from providers.waiting import wait_for
 
 EXPECTED_SECONDS = 300
@@ -63,14 +68,59 @@ def initialize_cluster(props: dict[str, Any]) -> Cluster:
             f"CloudHSM cluster {cluster_id} is already {cluster.state}: adopting it."
         )
     elif cluster.state == ClusterState.UNINITIALIZED:
+        _require_current_csr(cluster, props["signed_certificate_pem"])
+        _initialize(cluster_id, region, props)
+    else:
+        raise _cannot_initialize(cluster)
+    return wait_until_initialized(cluster_id, region, as_int(props["timeout_seconds"]))
+
+
+def _initialize(cluster_id: str, region: str | None, props: dict[str, Any]) -> None:
+    try:
         aws.client("cloudhsmv2", region).initialize_cluster(
             ClusterId=cluster_id,
             SignedCert=props["signed_certificate_pem"],
             TrustAnchor=props["trust_anchor_pem"],
         )
-    else:
-        raise _cannot_initialize(cluster)
-    return wait_until_initialized(cluster_id, region, as_int(props["timeout_seconds"]))
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "unknown error")
+        message = error.response.get("Error", {}).get("Message", "")
+        raise ClusterStateError(
+            f"InitializeCluster refused CloudHSM cluster {cluster_id}: {code}: "
+            f"{message}. Check the cluster with `aws cloudhsmv2 describe-clusters "
+            f"--filters clusterIds={cluster_id}`, fix what AWS names, then run "
+            "`pulumi up` again."
+        ) from error
+
+
+def _require_current_csr(cluster: Cluster, signed_certificate_pem: str) -> None:
+    """Refuse a certificate signed for a CSR the cluster no longer shows.
+
+    AWS changes the CSR when it replaces the first HSM before initialization;
+    a certificate for the old one would be refused on every later run.
+    """
+    csr_pem = cluster.certificates.get("ClusterCsr")
+    if not csr_pem:
+        return
+    current = x509.load_pem_x509_csr(csr_pem.encode()).public_key()
+    signed = load_certificate(signed_certificate_pem, "The signed cluster certificate")
+    if _public_der(signed.public_key()) != _public_der(current):
+        raise CertificateError(
+            f"The signed certificate of CloudHSM cluster {cluster.cluster_id} was "
+            "issued for an earlier CSR: AWS replaced the first HSM after the CSR "
+            "was signed, and InitializeCluster would refuse it. Sign the current "
+            "CSR: run `pulumi up --replace <URN>` with the URN of the "
+            "ClusterCsrSigning resource (`pulumi stack --show-urns`)."
+        )
+
+
+def _public_der(key: Any) -> bytes:
+    return bytes(
+        key.public_bytes(
+            serialization.Encoding.DER,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+    )
 
 
 def wait_until_initialized(
@@ -102,6 +152,7 @@ class ClusterInitializationProvider(ResourceProvider):
         inputs.non_empty("signed_certificate_pem", "the signed cluster certificate")
         inputs.non_empty("trust_anchor_pem", "the trust anchor certificate in PEM")
         inputs.integer("timeout_seconds", 60, 86400, default=1800)
+        _check_certificates(inputs)
         return inputs.result()
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -127,6 +178,37 @@ class ClusterInitializationProvider(ResourceProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Only deleting the cluster undoes initialization."""
+
+
+def _check_certificates(inputs: InputCheck) -> None:
+    """The trust anchor is one CloudHSM accepts and it issued the signed certificate."""
+    if not (
+        inputs.known("trust_anchor_pem") and inputs.known("signed_certificate_pem")
+    ):
+        return
+    try:
+        anchor = load_certificate(inputs.inputs["trust_anchor_pem"], "trust_anchor_pem")
+        signed = load_certificate(
+            inputs.inputs["signed_certificate_pem"], "signed_certificate_pem"
+        )
+    except CertificateError as error:
+        inputs.fail("trust_anchor_pem", str(error))
+        return
+    problems = trust_anchor_problems(anchor)
+    if problems:
+        inputs.fail(
+            "trust_anchor_pem",
+            f"trust_anchor_pem cannot be the cluster's trust anchor: "
+            f"{'; '.join(problems)}.",
+        )
+    try:
+        signed.verify_directly_issued_by(anchor)
+    except (ValueError, TypeError, InvalidSignature):
+        inputs.fail(
+            "signed_certificate_pem",
+            "signed_certificate_pem was not issued by trust_anchor_pem; give the "
+            "certificate that the trust anchor's CA signed from the cluster CSR.",
+        )
 
 
 def _cannot_initialize(cluster: Cluster) -> ClusterStateError:

@@ -46,7 +46,7 @@ from providers._inputs import (
     changed_inputs,
     input_props,
 )
-from providers.customer_ca import fingerprint_sha256
+from providers.customer_ca import fingerprint_sha256, load_supplied_ca
 from providers.errors import (
     CertificateError,
     ClusterStateError,
@@ -165,6 +165,7 @@ class ClusterCsrSigningProvider(ResourceProvider):
         inputs.integer("validity_days", 1, 36500, default=3650)
         inputs.integer("timeout_seconds", 60, 86400, default=3600)
         _check_roots(inputs)
+        _check_ca(inputs)
         return inputs.result()
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -311,6 +312,18 @@ def _check_roots(inputs: InputCheck) -> None:
         value = inputs.inputs[name]
         if inputs.known(name) and "BEGIN CERTIFICATE" not in str(value):
             inputs.fail(name, f"{name} must be a PEM certificate, got {value!r:.60}.")
+
+
+def _check_ca(inputs: InputCheck) -> None:
+    """Fail now, not after the CSR wait, on a CA that cannot sign the cluster."""
+    if not (inputs.known("ca_certificate_pem") and inputs.known("ca_private_key_pem")):
+        return
+    try:
+        load_supplied_ca(
+            inputs.inputs["ca_certificate_pem"], inputs.inputs["ca_private_key_pem"]
+        )
+    except CertificateError as error:
+        inputs.fail("ca_certificate_pem", str(error))
 
 
 def _note_unexpected_aws_root(aws_root_pem: str) -> None:

@@ -105,7 +105,7 @@ def load_supplied_ca(
     certificate_pem: str, private_key_pem: str, now: datetime.datetime | None = None
 ) -> CertificateAuthority:
     """Check a user's CA against CloudHSM's trust anchor rules and describe it."""
-    certificate = _load_certificate(certificate_pem)
+    certificate = load_certificate(certificate_pem)
     key = _load_private_key(private_key_pem)
     problems = trust_anchor_problems(certificate, now)
     if not _same_public_key(certificate, key):
@@ -341,12 +341,15 @@ def _ca_key_usage() -> x509.KeyUsage:
     )
 
 
-def _load_certificate(pem: str) -> x509.Certificate:
+def load_certificate(
+    pem: str, what: str = "The supplied CA certificate"
+) -> x509.Certificate:
+    """Parse a PEM certificate, or raise a CertificateError that names `what`."""
     try:
         return x509.load_pem_x509_certificate(pem.encode())
     except ValueError as error:
         raise CertificateError(
-            f"The supplied CA certificate is not a PEM X.509 certificate ({error}). "
+            f"{what} is not a PEM X.509 certificate ({error}). "
             "Give the text from -----BEGIN CERTIFICATE----- to -----END "
             "CERTIFICATE-----."
         ) from error

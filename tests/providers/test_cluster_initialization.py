@@ -5,10 +5,12 @@ from __future__ import annotations
 import boto3
 import dill
 import pytest
+from pulumi.runtime.rpc import UNKNOWN
 
 from providers.backup_retention import BackupRetentionProvider
 from providers.cluster_initialization import ClusterInitializationProvider
-from providers.errors import ClusterStateError, WaitTimeout
+from providers.errors import CertificateError, ClusterStateError, WaitTimeout
+from tests.providers import pki
 from tests.providers.conftest import (
     Chain,
     create_cluster,
@@ -140,21 +142,100 @@ def test_update_keeps_cluster_state(initialized_cluster: Chain) -> None:
     assert updated["timeout_seconds"] == 60
 
 
-def test_check_rejects_bad_cluster_id_and_timeout() -> None:
-    result = ClusterInitializationProvider().check(
-        {},
-        {
-            "cluster_id": "cl-1",
-            "signed_certificate_pem": "x",
-            "trust_anchor_pem": "y",
-            "timeout_seconds": 5,
-        },
-    )
+def anchor_and_signed(bits: int = 2048) -> dict[str, str]:
+    """A trust anchor of `bits` and a certificate it signed, as the inputs name them."""
+    ca_key = pki.rsa_key(bits)
+    signed = pki.certificate("HSM", pki.rsa_key(), "Root", ca_key, ca=None)
+    return {
+        "trust_anchor_pem": pki.pem(pki.certificate("Root", ca_key)),
+        "signed_certificate_pem": pki.pem(signed),
+    }
 
-    assert {f.property: f.reason for f in result.failures} == {
+
+def check_failures(**inputs: object) -> dict[str, str]:
+    news = {"cluster_id": "cluster-abcdefghijk", **anchor_and_signed(), **inputs}
+    result = ClusterInitializationProvider().check({}, news)
+    return {failure.property: failure.reason for failure in result.failures}
+
+
+def test_check_rejects_bad_cluster_id_and_timeout() -> None:
+    assert check_failures(cluster_id="cl-1", timeout_seconds=5) == {
         "cluster_id": "cluster_id must be a CloudHSM cluster id, got 'cl-1'.",
         "timeout_seconds": "timeout_seconds must be from 60 to 86400, got 5.",
     }
+
+
+def test_check_rejects_a_trust_anchor_of_1024_bits() -> None:
+    failures = check_failures(**anchor_and_signed(1024))
+
+    assert failures == {
+        "trust_anchor_pem": "trust_anchor_pem cannot be the cluster's trust anchor: "
+        "its RSA key has 1024 bits, CloudHSM accepts 2048 or 4096."
+    }
+
+
+def test_check_rejects_a_certificate_the_trust_anchor_did_not_sign() -> None:
+    other = anchor_and_signed()["signed_certificate_pem"]
+
+    failures = check_failures(signed_certificate_pem=other)
+
+    assert failures == {
+        "signed_certificate_pem": "signed_certificate_pem was not issued by "
+        "trust_anchor_pem; give the certificate that the trust anchor's CA signed "
+        "from the cluster CSR."
+    }
+
+
+def test_check_rejects_a_trust_anchor_that_is_not_pem() -> None:
+    failures = check_failures(trust_anchor_pem="not a certificate")
+
+    assert failures["trust_anchor_pem"].startswith(
+        "trust_anchor_pem is not a PEM X.509 certificate"
+    )
+
+
+def test_check_accepts_unknown_certificates_during_preview() -> None:
+    assert (
+        check_failures(trust_anchor_pem=UNKNOWN, signed_certificate_pem=UNKNOWN) == {}
+    )
+
+
+def test_create_refuses_a_certificate_signed_before_the_first_hsm_was_replaced(
+    signed_cluster: Chain,
+) -> None:
+    set_faults(signed_cluster.emulator, replace_first_hsm=True)
+
+    with pytest.raises(CertificateError) as raised:
+        ClusterInitializationProvider().create(initialization_inputs(signed_cluster))
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"The signed certificate of CloudHSM cluster {signed_cluster.cluster_id} "
+        "was issued for an earlier CSR"
+    )
+    assert "`pulumi up --replace <URN>`" in message
+    calls = signed_cluster.emulator.calls.to_json()
+    assert "InitializeCluster" not in [call["operation"] for call in calls]
+    assert signed_cluster.state() == "UNINITIALIZED"
+
+
+def test_create_names_the_error_when_aws_refuses_initialization(
+    signed_cluster: Chain,
+) -> None:
+    inputs = {
+        **initialization_inputs(signed_cluster),
+        "trust_anchor_pem": anchor_and_signed()["trust_anchor_pem"],
+    }
+
+    with pytest.raises(ClusterStateError) as raised:
+        ClusterInitializationProvider().create(inputs)
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"InitializeCluster refused CloudHSM cluster {signed_cluster.cluster_id}: "
+        "CloudHsmInvalidRequestException: "
+    )
+    assert message.endswith("fix what AWS names, then run `pulumi up` again.")
 
 
 def test_provider_survives_dill_round_trip(signed_cluster: Chain) -> None:

@@ -150,6 +150,25 @@ def test_check_rejects_malformed_ids() -> None:
     }
 
 
+def test_check_rejects_a_ca_that_is_not_pem_before_waiting_for_the_csr() -> None:
+    reason = failures(inputs(ca_certificate_pem="not a certificate"))[
+        "ca_certificate_pem"
+    ]
+
+    assert reason.startswith("The supplied CA certificate is not a PEM X.509")
+
+
+def test_check_rejects_a_ca_key_of_another_certificate() -> None:
+    other = generate_ca("Other CA", "Test", 2048, 30)
+
+    reason = failures(inputs(ca_private_key_pem=other.private_key_pem))[
+        "ca_certificate_pem"
+    ]
+
+    assert "the private key does not belong to the certificate" in reason
+    assert "PRIVATE KEY" not in reason
+
+
 def test_diff_new_hsm_id_updates_without_replacing() -> None:
     olds = {**inputs(), "signed_certificate_pem": "PEM"}
     news = {**olds, "hsm_id": "hsm-zzzzzzzzzzz"}
