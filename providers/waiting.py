@@ -1,8 +1,9 @@
 """The one polling loop of the project, and the clock it waits on.
 
 `wait_for` polls a describe function until a state is done, failed or the
-deadline passes. It sleeps long while the operation cannot be finished yet,
-then tightly around the expected completion, then backs off by 1.5x. Against
+deadline passes. It polls at most every `max_interval` while the operation
+cannot be finished yet, tightly around the expected completion, then backs off
+by 1.5x. Against
 the emulator the clock is the emulator's simulated clock (`HttpClock`, picked
 by `clock_from_environment` when FIPS_KEYSTORE_CLOCK_URL is set), so a wait of
 twenty simulated minutes takes milliseconds; each finished wait is reported to
@@ -32,7 +33,7 @@ from providers.errors import (
 CLOCK_URL_VARIABLE = "FIPS_KEYSTORE_CLOCK_URL"
 PROGRESS_EVERY_SECONDS = 300.0
 # Before the expected completion a wait sleeps this share of the time still
-# expected: few polls (each quarters what is left), none much past completion.
+# expected (within its maximum interval), so no poll lands much past completion.
 EARLY_FRACTION = 0.75
 DEFAULT_NEXT_STEP = (
     "Look at the resource in the AWS console or CLI; when it finishes, run "
@@ -55,13 +56,18 @@ class Clock(Protocol):
 @dataclass(frozen=True)
 class WaitRecord:
     """One finished wait: how long it took, how often it polled, and the poll
-    overhead bound (the last interval slept, within which the state changed)."""
+    overhead bound (the last interval slept, within which the state changed).
+
+    `waiter` says whose polling it was: this project's, or pulumi-aws's as the
+    rehearsal models it.
+    """
 
     resource: str
     outcome: str
     waited_seconds: float
     polls: int
     overhead_bound_seconds: float
+    waiter: str = "fips-keystore"
 
 
 @runtime_checkable
@@ -140,14 +146,14 @@ def clock_from_environment() -> Clock:
 
 
 class IntervalPolicy:
-    """Long sleeps while the operation cannot be done yet, short ones after.
+    """Sparse polls while the operation cannot be done yet, tight ones near the end.
 
     Before `expected_seconds` the interval is three quarters of the remaining
-    expected time (at least `min_interval`), so an operation expected to take
-    twenty minutes is polled about six times, not every minute; `max_interval`
-    does not cap these sleeps, since the caller expects the operation to run
-    at least that long. From the expected completion on, the interval starts at
-    `min_interval` and grows by 1.5x up to `max_interval`.
+    expected time, at least `min_interval` and at most `max_interval`: AWS's
+    durations vary, and an operation that finishes early must still be noticed
+    within `max_interval` (and show progress meanwhile). From the expected
+    completion on, the interval starts at `min_interval` and grows by 1.5x up
+    to `max_interval`.
     """
 
     def __init__(
@@ -161,7 +167,8 @@ class IntervalPolicy:
     def next_interval(self, elapsed: float) -> float:
         remaining = self.expected_seconds - elapsed
         if remaining > self.min_interval:
-            return max(remaining * EARLY_FRACTION, self.min_interval)
+            early = max(remaining * EARLY_FRACTION, self.min_interval)
+            return min(early, self.max_interval)
 
         if self._late_interval is None:
             self._late_interval = self.min_interval

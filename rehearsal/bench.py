@@ -57,7 +57,9 @@ def figures(report: Mapping[str, Any]) -> dict[str, Any]:
         "simulated_destroy_seconds": destroy,
         "destroy_critical_path_seconds": destroy_chain,
         "destroy_ratio": _ratio(destroy, destroy_chain),
-        "api_calls_total": sum(sum(ops.values()) for ops in calls.values()),
+        # The budget is a deployment's: the calls of the first `up`.
+        "api_calls_total": report["deploy_api_calls"],
+        "api_calls_every_step": sum(sum(ops.values()) for ops in calls.values()),
         "api_calls": calls,
         "waits": report["waits"],
         "mean_poll_overhead_seconds": report["mean_poll_overhead_seconds"],
@@ -71,7 +73,11 @@ def bench_document(parallel: Mapping[str, Any], sequential: Mapping[str, Any]) -
     return {
         "note": "Times are simulated seconds on the emulator's clock (realistic "
         "profile, estimates of AWS), except real_seconds. The sequential run "
-        "applies one resource operation at a time.",
+        "applies one resource operation at a time. api_calls_total counts the "
+        "deployment (the first up); api_calls (by operation) and "
+        "api_calls_every_step cover up, checks, refresh, up again and destroy. "
+        "Waits and poll overhead are the program's own; pulumi-aws's cluster and "
+        "HSM waits are modelled as it polls, every 30 seconds.",
         **parallel,
         "sequential_deploy_seconds": sequential["simulated_deploy_seconds"],
         "sequential_destroy_seconds": sequential["simulated_destroy_seconds"],
@@ -176,7 +182,8 @@ _ROWS = (
     ("destroy (simulated)", "simulated_destroy_seconds", _simulated),
     ("destroy chain (simulated)", "destroy_critical_path_seconds", _simulated),
     ("destroy / chain", "destroy_ratio", _plain),
-    ("api calls", "api_calls_total", _plain),
+    ("api calls of the deployment (up)", "api_calls_total", _plain),
+    ("api calls, every step", "api_calls_every_step", _plain),
     ("waits", "waits", _plain),
     ("poll overhead per wait", "mean_poll_overhead_seconds", _overhead),
     ("real time", "real_seconds", _real),

@@ -10,6 +10,7 @@ applied; a changed input is reported by the rehearsal's second `up` instead.
 
 import contextlib
 import contextvars
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +22,7 @@ from botocore.config import Config
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from providers.errors import FipsKeystoreError
-from providers.waiting import Clock, ProgressLog, wait_for
+from providers.waiting import Clock, ProgressLog, WaitRecord, WaitRecorder, wait_for
 from rehearsal.engine.errors import RehearsalError, UnsupportedResourceError
 
 Outputs = dict[str, Any]
@@ -64,18 +65,13 @@ class Deletion:
 
 
 class AwsContext:
-    """boto3 clients bound to the emulator, and the waiting policy of the adapter.
-
-    `durations` are the emulator's timing profile: a wait expects its operation to
-    take that long, so polling is tight around the simulated completion.
-    """
+    """boto3 clients bound to the emulator, and the waiting policy of the adapter."""
 
     def __init__(
         self,
         env: Mapping[str, str],
         clock: Clock,
         log: ProgressLog,
-        durations: Mapping[str, float] | None = None,
         stack: str = "",
     ) -> None:
         self.region = env.get("AWS_REGION") or env.get(
@@ -92,11 +88,6 @@ class AwsContext:
         self._lock = threading.Lock()
         self.clock = clock
         self.log = log
-        self.durations = dict(durations or {})
-
-    def expected(self, operation: str, default: float) -> float:
-        """Expected seconds of a profile operation, or `default` without a profile."""
-        return float(self.durations.get(operation, default))
 
     def client(self, service: str) -> Any:
         """A client for `service`; boto3 clients may be shared between threads."""
@@ -127,11 +118,21 @@ class AwsContext:
         done: tuple[str, ...],
         failed: tuple[str, ...] = (),
         resource: str,
-        expected_seconds: float,
+        expected_seconds: float = 0.0,
+        poll_every: float | None = None,
         timeout_seconds: float = 3600,
         next_step: str = EMULATOR_ADVICE,
     ) -> str:
-        """Poll a state on the simulated clock until it is one of `done`."""
+        """Poll a state on the simulated clock until it is one of `done`.
+
+        With `poll_every` the state is polled at that fixed interval, as
+        pulumi-aws does; otherwise with the project's policy around
+        `expected_seconds`.
+        """
+        interval = {"min_interval": 1.0, "max_interval": 60.0}
+        if poll_every is not None:
+            expected_seconds = 0.0
+            interval = {"min_interval": poll_every, "max_interval": poll_every}
         return wait_for(
             describe,
             is_done=lambda state: state in done,
@@ -139,11 +140,28 @@ class AwsContext:
             resource=resource,
             expected_seconds=expected_seconds,
             timeout_seconds=timeout_seconds,
-            clock=self.clock,
-            min_interval=1,
+            clock=_PulumiAwsClock(self.clock),
             log=self.log,
             next_step=next_step,
+            **interval,
         )
+
+
+class _PulumiAwsClock:
+    """The adapter's clock; the waits it records are pulumi-aws's, not the program's."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+    def record_wait(self, record: WaitRecord) -> None:
+        if isinstance(self._clock, WaitRecorder):
+            self._clock.record_wait(dataclasses.replace(record, waiter="pulumi-aws"))
 
 
 @dataclass(frozen=True)
@@ -175,10 +193,9 @@ class AwsAdapter:
         env: Mapping[str, str],
         clock: Clock,
         log: ProgressLog,
-        durations: Mapping[str, float] | None = None,
         stack: str = "",
     ) -> None:
-        self.context = AwsContext(env, clock, log, durations, stack)
+        self.context = AwsContext(env, clock, log, stack)
         self._kinds = _registry()
         self._invokes = _invokes()
 

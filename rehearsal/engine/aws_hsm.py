@@ -14,6 +14,9 @@ from rehearsal.engine.aws_adapter import (
 )
 
 _HSM_WAIT_SECONDS = 7200.0
+# terraform-provider-aws, which pulumi-aws wraps, polls CloudHSM cluster and HSM
+# states every 30 seconds (its waiters' Delay and MinTimeout); so does this stand-in.
+PULUMI_AWS_POLL_SECONDS = 30.0
 _CLOUDHSM_NOT_FOUND = "CloudHsmResourceNotFoundException"
 
 
@@ -74,7 +77,7 @@ def _create_cluster(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, O
         done=("UNINITIALIZED", "ACTIVE"),
         failed=("DEGRADED", "DELETED"),
         resource=f"CloudHSM cluster {cluster_id} ({name})",
-        expected_seconds=ctx.expected("cluster_create", 300),
+        poll_every=PULUMI_AWS_POLL_SECONDS,
         timeout_seconds=ctx.create_timeout(_HSM_WAIT_SECONDS),
         next_step=CREATE_TIMEOUT_ADVICE,
     )
@@ -122,7 +125,7 @@ def _delete_cluster(ctx: AwsContext, id_: str, _outputs: Outputs) -> Deletion:
         lambda: _cluster_state(ctx, id_),
         done=("DELETED",),
         resource=resource,
-        expected_seconds=ctx.expected("cluster_delete", 180),
+        poll_every=PULUMI_AWS_POLL_SECONDS,
         timeout_seconds=_HSM_WAIT_SECONDS,
     )
     return Deletion()
@@ -169,7 +172,7 @@ def _create_hsm(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outpu
         done=("ACTIVE",),
         failed=("DEGRADED", "DELETED"),
         resource=f"HSM {hsm_id} ({name})",
-        expected_seconds=ctx.expected("hsm_create", 720),
+        poll_every=PULUMI_AWS_POLL_SECONDS,
         timeout_seconds=ctx.create_timeout(_HSM_WAIT_SECONDS),
         next_step=CREATE_TIMEOUT_ADVICE,
     )
@@ -204,7 +207,7 @@ def _delete_hsm(ctx: AwsContext, id_: str, outputs: Outputs) -> Deletion:
         lambda: _hsm_state(ctx, cluster_id, id_),
         done=("DELETED",),
         resource=resource,
-        expected_seconds=ctx.expected("hsm_delete", 300),
+        poll_every=PULUMI_AWS_POLL_SECONDS,
         timeout_seconds=_HSM_WAIT_SECONDS,
     )
     return Deletion()

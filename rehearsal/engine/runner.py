@@ -152,18 +152,19 @@ class Rehearsal:
         warning = pending_warning(self.workdir)
         if warning:
             context.console.line(warning)
-        start = context.link.now()
+        start, calls_before = context.link.now(), len(context.link.calls())
         evaluation = evaluate(applier, self.options.config, self.program)
         seconds = context.link.now() - start
         self.report.add_resources(label, evaluation.records.values())
 
-        if label == "up" and not prior:
-            self.report.simulated_deploy_seconds = seconds
         self._record_critical_path()
         if evaluation.error is not None:
             context.checks[label] = f"fail: {evaluation.error}"
             self.report.error = self.report.error or evaluation.error
             return
+        if label == "up" and not prior:
+            self.report.simulated_deploy_seconds = seconds
+            self.report.deploy_api_calls = len(context.link.calls()) - calls_before
         context.checks[label] = self._up_result(label, evaluation.records, prior)
         self.report.set_outputs(evaluation.outputs)
         if label == "up":
@@ -323,6 +324,7 @@ class Rehearsal:
         self.report.simulated_destroy_seconds = context.link.now() - start
         self.report.add_resources("destroy", destroyer.done)
         self.report.remaining = remaining_with_dates(destroyer.left)
+        self.report.destroyed = True
         context.checks["destroy"] = (
             f"fail: {'; '.join(errors)}" if errors else checks.PASS
         )
@@ -387,13 +389,8 @@ class Rehearsal:
             dynamic.start()
             try:
                 dynamic.configure(self.options.config.values)
-                durations = _durations(profile)
                 adapter = AwsAdapter(
-                    env,
-                    clock,
-                    _ConsoleLog(console),
-                    durations,
-                    stack=self.options.config.stack,
+                    env, clock, _ConsoleLog(console), stack=self.options.config.stack
                 )
                 yield RunContext(
                     link,

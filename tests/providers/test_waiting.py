@@ -67,9 +67,29 @@ def states_by_time(clock: FakeClock, timeline: list[tuple[float, str]]):
 def test_next_interval_long_before_expected_completion() -> None:
     policy = IntervalPolicy(expected_seconds=1200, min_interval=5, max_interval=60)
 
-    assert policy.next_interval(0) == 900
+    assert policy.next_interval(0) == 60
     assert policy.next_interval(1150) == 37.5
     assert policy.next_interval(1192) == 6
+
+
+def test_wait_for_notices_an_early_completion_within_the_maximum_interval() -> None:
+    clock = RecordingClock()
+    describe = states_by_time(clock, [(0, "CONNECTING"), (700, "CONNECTED")])
+
+    wait_for(
+        describe,
+        is_done=lambda state: state == "CONNECTED",
+        resource="store-x",
+        expected_seconds=1200,
+        timeout_seconds=3600,
+        clock=clock,
+        max_interval=60,
+        log=RecordingLog(),
+    )
+
+    (record,) = clock.records
+    assert 700 <= record.waited_seconds <= 760
+    assert max(clock.sleeps) == 60
 
 
 def test_wait_for_polls_a_long_operation_few_times_and_notices_completion_soon() -> (
@@ -89,7 +109,7 @@ def test_wait_for_polls_a_long_operation_few_times_and_notices_completion_soon()
     )
 
     (record,) = clock.records
-    assert record.outcome == "done" and record.polls <= 8
+    assert record.outcome == "done" and record.polls <= 24
     assert record.waited_seconds - 1200 <= record.overhead_bound_seconds <= 5
 
 
@@ -162,10 +182,10 @@ def test_wait_for_logs_state_changes_and_every_five_minutes() -> None:
 
     assert log.lines == [
         "HSM hsm-1: CREATE_IN_PROGRESS after 0s",
-        "HSM hsm-1: CREATE_IN_PROGRESS after 5m19s",
-        "HSM hsm-1: CREATE_IN_PROGRESS after 10m19s",
-        "HSM hsm-1: CREATE_IN_PROGRESS after 15m19s",
-        "HSM hsm-1: ACTIVE after 17m19s",
+        "HSM hsm-1: CREATE_IN_PROGRESS after 5m18s",
+        "HSM hsm-1: CREATE_IN_PROGRESS after 10m18s",
+        "HSM hsm-1: CREATE_IN_PROGRESS after 15m18s",
+        "HSM hsm-1: ACTIVE after 17m18s",
     ]
 
 
@@ -207,7 +227,8 @@ def test_wait_for_never_sleeps_past_the_deadline() -> None:
             log=RecordingLog(),
         )
 
-    assert clock.sleeps == [90]
+    assert clock.sleeps == [60, 30]
+    assert clock.now() == 90
 
 
 def test_wait_for_raises_resource_failed_on_failure_state() -> None:

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from providers.waiting import HttpClock
 from rehearsal.emulator import Emulator
 from rehearsal.engine.aws_adapter import AwsAdapter
+from rehearsal.engine.aws_hsm import PULUMI_AWS_POLL_SECONDS
 from rehearsal.engine.errors import UnsupportedResourceError
 
 ASSUME_EC2 = json.dumps(
@@ -311,6 +312,21 @@ def cloudhsm_error(adapter: AwsAdapter, call: str, **params: Any) -> tuple[str, 
         getattr(adapter.context.client("cloudhsmv2"), call)(**params)
     error = raised.value.response["Error"]
     return error["Code"], error["Message"]
+
+
+def test_create_hsm_waits_as_pulumi_aws_does_polling_every_30_seconds(
+    adapter: AwsAdapter, shared_emulator: Emulator, cluster: dict[str, Any]
+) -> None:
+    before = len(shared_emulator.waits)
+
+    hsm_id, _ = adapter.create(
+        HSM, "hsm", {"clusterId": cluster["id"], "availabilityZone": "us-east-1a"}
+    )
+
+    [record] = [w for w in shared_emulator.waits[before:] if hsm_id in w["resource"]]
+    assert record["waiter"] == "pulumi-aws"
+    assert record["overhead_bound_seconds"] == PULUMI_AWS_POLL_SECONDS
+    assert record["waited_seconds"] >= shared_emulator.profile.hsm_create
 
 
 def test_delete_hsm_already_gone_counts_as_deleted(

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from providers.waiting import HttpClock
-from rehearsal.emulator import PROFILES, Emulator
+from rehearsal.emulator import Emulator
 from rehearsal.engine.aws_adapter import AwsAdapter
 from rehearsal.engine.cli import PROJECT_DIR
 from rehearsal.engine.config import load_config_file
@@ -109,11 +109,8 @@ def engine(
     os.environ.update(env)
     dynamic = DynamicProviderServer(env, PROJECT_DIR, print)
     dynamic.start()
-    durations = {k: float(v) for k, v in vars(PROFILES["fast"]).items() if k != "name"}
     console = Console(link)
-    adapter = AwsAdapter(
-        env, HttpClock(env["FIPS_KEYSTORE_CLOCK_URL"]), pulumi.log, durations
-    )
+    adapter = AwsAdapter(env, HttpClock(env["FIPS_KEYSTORE_CLOCK_URL"]), pulumi.log)
     try:
         yield Engine(emulator, adapter, dynamic, console, link, workdir)
     finally:
