@@ -23,6 +23,10 @@ _VERBS = {
 }
 
 
+# Where a stamp would be, for lines whose simulated time is not known.
+UNSTAMPED = " " * len("  0m00s")
+
+
 class Console:
     """Prints resource events and provider log lines, prefixed with simulated time."""
 
@@ -43,14 +47,21 @@ class Console:
         self.line(f"  : {text}")
 
     def provider_log(self, text: str) -> None:
-        """Print a line the dynamic providers wrote to stderr."""
-        self.line(f"  | {text}")
+        """Print a line the dynamic providers wrote to stderr, without a time stamp.
+
+        The provider process may already have slept (moving the simulated clock)
+        when its line arrives here, so the clock now is not the line's time; the
+        providers' progress lines carry their own elapsed time.
+        """
+        self._print(f"[{UNSTAMPED}]   | {text}")
 
     def line(self, text: str) -> None:
         """Print one line stamped with the simulated time since the run began."""
-        stamp = elapsed(self.link.now() - self.start)
+        self._print(f"[{elapsed(self.link.now() - self.start)}] {text}")
+
+    def _print(self, text: str) -> None:
         with self._lock:
-            print(f"[{stamp}] {text}", file=self.stream, flush=True)
+            print(text, file=self.stream, flush=True)
 
 
 def display_type(record: ResourceRecord) -> str:
