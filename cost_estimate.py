@@ -41,7 +41,8 @@ class RegionPrices:
 #   Confirm at https://aws.amazon.com/cloudhsm/pricing/.
 # - NAT gateway $0.045/h and public IPv4 address $0.005/h: Amazon VPC pricing,
 #   matching several 2026 pricing guides.
-# - t3 / t4g Linux instances: Amazon EC2 on-demand pricing (t3.micro $0.0104/h).
+# - t3 Linux instances: Amazon EC2 on-demand pricing (t3.micro $0.0104/h). Arm
+#   types are refused by the stack config, so none is priced.
 # - KMS key $1/month; a CloudHSM key store itself has no separate charge ("standard
 #   AWS CloudHSM charges apply"): AWS KMS pricing page.
 # - Secrets Manager $0.40 per secret per month: AWS Secrets Manager pricing page.
@@ -53,10 +54,6 @@ PRICE_TABLE: Mapping[str, RegionPrices] = {
             "t3.micro": Decimal("0.0104"),
             "t3.small": Decimal("0.0208"),
             "t3.medium": Decimal("0.0416"),
-            "t4g.nano": Decimal("0.0042"),
-            "t4g.micro": Decimal("0.0084"),
-            "t4g.small": Decimal("0.0168"),
-            "t4g.medium": Decimal("0.0336"),
         },
         nat_gateway_hourly=Decimal("0.045"),
         public_ipv4_hourly=Decimal("0.005"),

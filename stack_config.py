@@ -175,6 +175,23 @@ def _text(pattern: str, description: str) -> Parser:
     return parse
 
 
+_INSTANCE_TYPE = r"[a-z][a-z0-9-]*\.[a-z0-9]+"
+# Graviton (Arm) families: a1, and a generation digit followed by "g" (t4g, c6gn).
+_ARM_FAMILY = r"a1|[a-z]+\d+g[a-z]*"
+
+
+def _x86_instance_type(value: Any) -> str:
+    allowed = "allowed is an x86_64 EC2 instance type like t3.micro"
+    if not isinstance(value, str) or not re.fullmatch(_INSTANCE_TYPE, value):
+        raise _Rejected(allowed)
+    if re.fullmatch(_ARM_FAMILY, value.split(".")[0]):
+        raise _Rejected(
+            f"{allowed}; {value} is Arm (Graviton), and the admin instance installs "
+            "the x86_64 Amazon Linux 2023 package of cloudhsm-cli"
+        )
+    return value
+
+
 def _string_list(item_pattern: str, description: str) -> Parser:
     allowed = f"allowed is a list of {description}"
 
@@ -311,12 +328,7 @@ KEYS: tuple[_Key, ...] = (
     _Key("requireHsmIdentity", "require_hsm_identity", _boolean, "true"),
     _Key("adminPassword", "admin_password", _password(False), "<password>"),
     _Key("kmsuserPassword", "kmsuser_password", _password(True), "<password>"),
-    _Key(
-        "instanceType",
-        "instance_type",
-        _text(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type like t3.micro"),
-        "t3.micro",
-    ),
+    _Key("instanceType", "instance_type", _x86_instance_type, "t3.micro"),
     _Key(
         "amiId",
         "ami_id",

@@ -522,7 +522,11 @@ def test_prod_stack_file_evaluates_with_root_certificates(tmp_path: Path) -> Non
     assert signing["require_identity"] is True
     assert signing["aws_root_certificate_pem"] == FAKE_PEM
     assert evaluation.inputs["cluster-customer-ca"]["key_bits"] == 4096
-    assert evaluation.inputs["cluster-backup-retention"]["days"] == 90
+    dev = load_stack_config(stack_file("Pulumi.dev.yaml")["config"], stack="dev")
+    assert evaluation.inputs["cluster-backup-retention"]["days"] == 365
+    assert evaluation.inputs["cluster-backup-retention"]["days"] > (
+        dev.backup_retention_days
+    )
     assert evaluation.options["key-store-key"].protect is True
     zones = {
         evaluation.inputs[f"network-private-{i}"]["availabilityZone"] for i in range(3)

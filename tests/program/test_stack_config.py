@@ -117,6 +117,8 @@ BAD_CONFIGS: list[tuple[dict[str, Any], str, str]] = [
     ),
     ({"kmsuserPassword": "x" * 33}, "kmsuserPassword", "7 to 32 letters"),
     ({"instanceType": "T3 Micro"}, "instanceType", "EC2 instance type"),
+    ({"instanceType": "t4g.micro"}, "instanceType", "t4g.micro is Arm (Graviton)"),
+    ({"instanceType": "c6gn.large"}, "instanceType", "x86_64 EC2 instance type"),
     ({"amiId": "ubuntu"}, "amiId", "an AMI id like ami-"),
     ({"createKeyStore": "maybe"}, "createKeyStore", "true or false"),
     ({"keyStoreName": "has space"}, "keyStoreName", "1 to 256 letters"),
