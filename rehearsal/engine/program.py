@@ -42,6 +42,7 @@ from rehearsal.engine.emulator_link import EmulatorLink
 from rehearsal.engine.errors import RehearsalError, UnsupportedResourceError
 from rehearsal.engine.interruption import Interruption, RunInterrupted
 from rehearsal.engine.state import ResourceRecord, Workdir
+from stack_config import ConfigError
 
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
 # Go durations, as Pulumi writes customTimeouts.
@@ -346,7 +347,13 @@ def _evaluate(
             run_pulumi_func(lambda: _run_and_resolve(program, exported))
         )
     except Exception as error:  # the program's own failures end up here
-        return Evaluation({}, applier.registered, _first_error(applier, error))
+        message = _first_error(applier, error)
+        if isinstance(error, ConfigError):
+            message += (
+                f"\nIn a rehearsal, set the keys (as fips-keystore:<key>) in "
+                f"{config.source} instead of running `pulumi config set`."
+            )
+        return Evaluation({}, applier.registered, message)
     finally:
         # After a failure, resources already being created still finish and reach
         # the state, so that destroy sees them.

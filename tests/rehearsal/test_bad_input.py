@@ -147,6 +147,19 @@ def test_up_with_bad_config_fails_before_creating_anything(
     assert_refused_before_anything(evaluation, calls, key, allowed)
 
 
+def test_up_with_bad_config_says_to_edit_the_rehearsal_config_file(
+    engine: Engine,
+) -> None:
+    evaluation, _ = engine.up("edit-the-file", {"hsmCount": 1})
+
+    assert evaluation.error is not None
+    assert evaluation.error.endswith(
+        f"In a rehearsal, set the keys (as fips-keystore:<key>) in "
+        f"{engine.config_dir / 'edit-the-file.yaml'} instead of running "
+        "`pulumi config set`."
+    )
+
+
 def test_up_with_two_subnets_in_one_zone_fails_before_creating_anything(
     engine: Engine,
 ) -> None:
