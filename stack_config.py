@@ -17,7 +17,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from providers.errors import FipsKeystoreError
+from providers.customer_ca import load_supplied_ca
+from providers.errors import CertificateError, FipsKeystoreError
 
 NAMESPACE = "fips-keystore"
 SECRET_KEYS = frozenset({"adminPassword", "kmsuserPassword", "caPrivateKey"})
@@ -598,6 +599,8 @@ def _customer_ca_problems(values: dict[str, Any]) -> list[Problem]:
                 'pulumi config set caCertificate -- "$(cat ca.pem)"',
             )
         ]
+    if has_certificate and has_key:
+        return _supplied_ca_problems(values["ca_certificate"], values["ca_private_key"])
     if values.get("source_backup_id") or has_certificate == has_key:
         return []
     if values.get("cluster_id") and has_certificate:
@@ -614,6 +617,24 @@ def _customer_ca_problems(values: dict[str, Any]) -> list[Problem]:
             f"pulumi config set {secret}{missing} {example}",
         )
     ]
+
+
+def _supplied_ca_problems(certificate_pem: str, private_key_pem: str) -> list[Problem]:
+    """The CloudHSM trust anchor rules, checked before anything is created."""
+    try:
+        load_supplied_ca(certificate_pem, private_key_pem)
+    except CertificateError as error:
+        return [
+            Problem(
+                "caCertificate",
+                _shown("caCertificate", certificate_pem),
+                str(error).rstrip("."),
+                'pulumi config set caCertificate -- "$(cat ca.pem)" and '
+                'pulumi config set --secret caPrivateKey -- "$(cat ca-key.pem)", '
+                "or remove both to let the stack generate its CA",
+            )
+        ]
+    return []
 
 
 def _cluster_source_problems(values: dict[str, Any]) -> list[Problem]:

@@ -10,9 +10,9 @@ import pytest
 
 from components.errors import NetworkError
 from components.stack import OUTPUT_NAMES
+from providers.customer_ca import generate_ca
 from stack_config import StackConfig, load_stack_config
 from tests.program.mocks import (
-    FAKE_KEY,
     FAKE_PEM,
     GIVEN_VPC_ID,
     CloudMocks,
@@ -252,7 +252,10 @@ def test_build_marks_the_ca_private_key_output_secret(dev: Evaluation) -> None:
 
 
 def test_build_omits_ca_private_key_when_the_ca_is_supplied() -> None:
-    evaluation = evaluate(config_of(caCertificate=FAKE_PEM, caPrivateKey=FAKE_KEY))
+    ca = generate_ca("Supplied CA", "Example", 2048, 365)
+    evaluation = evaluate(
+        config_of(caCertificate=ca.certificate_pem, caPrivateKey=ca.private_key_pem)
+    )
 
     assert "caPrivateKey" not in evaluation.outputs
     assert evaluation.secret_inputs_of("cluster-customer-ca") >= {

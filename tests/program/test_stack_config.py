@@ -10,11 +10,26 @@ import pytest
 from pulumi.runtime import config as runtime_config
 
 from stack_config import ConfigError, StackConfig, load_stack_config
+from tests.providers import pki
 
 ROOT_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 CA_PEM = ROOT_PEM
 CA_KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222"]
+# Well-formed CAs that CloudHSM would refuse as a trust anchor.
+_SMALL_KEY, _LEAF_KEY, _OTHER_KEY = pki.rsa_key(1024), pki.rsa_key(), pki.rsa_key()
+SMALL_CA = {
+    "caCertificate": pki.pem(pki.certificate("Small CA", _SMALL_KEY)),
+    "caPrivateKey": pki.key_pem(_SMALL_KEY),
+}
+LEAF_CA = {
+    "caCertificate": pki.pem(pki.certificate("Leaf", _LEAF_KEY, ca=False)),
+    "caPrivateKey": pki.key_pem(_LEAF_KEY),
+}
+MISMATCHED_CA = {
+    "caCertificate": pki.pem(pki.certificate("Root", _LEAF_KEY)),
+    "caPrivateKey": pki.key_pem(_OTHER_KEY),
+}
 
 
 def load(values: dict[str, Any], base_dir: Path | None = None) -> StackConfig:
@@ -92,6 +107,9 @@ BAD_CONFIGS: list[tuple[dict[str, Any], str, str]] = [
         "caPrivateKey",
         "PEM private key",
     ),
+    (SMALL_CA, "caCertificate", "its RSA key has 1024 bits"),
+    (LEAF_CA, "caCertificate", "it is not a CA certificate"),
+    (MISMATCHED_CA, "caCertificate", "the private key does not belong"),
     (
         {"requireHsmIdentity": True},
         "awsRootCertificateFile",
