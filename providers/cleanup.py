@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,6 +27,7 @@ from providers.key_store_connection import (
     describe_key_store,
     disconnect,
 )
+from providers.store_keys import StoreKey, keys_in_store, moment
 
 EXIT_DELETED = 0
 EXIT_KEYS_REMAIN = 1
@@ -51,38 +50,6 @@ class KeyStoreNotEmpty(FipsKeystoreError):
             + "\n"
             + _next_step(custom_key_store_id, keys, max(pending, default=None))
         )
-
-
-@dataclass(frozen=True)
-class StoreKey:
-    """A KMS key in the key store: its state and, when pending, its deletion date."""
-
-    key_id: str
-    state: str
-    deletion_date: datetime | None
-
-    def describe(self) -> str:
-        if self.deletion_date is not None:
-            return (
-                f"key {self.key_id}: {self.state}, deleted by KMS on "
-                f"{self.deletion_date.isoformat()}"
-            )
-        return f"key {self.key_id}: {self.state}"
-
-
-def keys_in_store(custom_key_store_id: str, region: str | None) -> list[StoreKey]:
-    """Every KMS key of the account and Region that lives in the key store."""
-    kms = aws.client("kms", region)
-    keys = []
-    for key_id in _key_ids(kms):
-        metadata = _metadata(kms, key_id)
-        if metadata and metadata.get("CustomKeyStoreId") == custom_key_store_id:
-            keys.append(
-                StoreKey(
-                    key_id, str(metadata["KeyState"]), metadata.get("DeletionDate")
-                )
-            )
-    return keys
 
 
 def delete_key_store(custom_key_store_id: str, region: str | None) -> str:
@@ -151,27 +118,13 @@ def _store_id(value: str) -> str:
     return value
 
 
-def _key_ids(kms: Any) -> Iterator[str]:
-    for page in kms.get_paginator("list_keys").paginate():
-        for key in page.get("Keys", []):
-            yield str(key["KeyId"])
-
-
-def _metadata(kms: Any, key_id: str) -> dict[str, Any] | None:
-    try:
-        return dict(kms.describe_key(KeyId=key_id)["KeyMetadata"])
-    except kms.exceptions.NotFoundException:
-        # Listed a moment ago, deleted since: its waiting period just ended.
-        return None
-
-
 def _next_step(
     custom_key_store_id: str, keys: list[StoreKey], last_date: datetime | None
 ) -> str:
     command = f"python -m providers.cleanup --custom-key-store-id {custom_key_store_id}"
     live = [key.key_id for key in keys if key.deletion_date is None]
     if not live and last_date is not None:
-        return f"Run `{command}` again after {last_date.isoformat()}."
+        return f"Run `{command}` again after {moment(last_date)}."
     return (
         f"Key(s) {', '.join(live)} are not scheduled for deletion. Deleting a "
         "KMS key makes everything encrypted under it unreadable forever: if you "

@@ -31,7 +31,8 @@ from pulumi.dynamic import (
 
 from providers import aws
 from providers._inputs import InputCheck, as_int, changed_inputs, input_props
-from providers.errors import KeyStoreConnectionError
+from providers.errors import KeyStoreConnectionError, WaitTimeout
+from providers.store_keys import keys_in_store, moment
 from providers.waiting import Clock, clock_from_environment, wait_for
 
 CUSTOM_KEY_STORE_ID_PATTERN = re.compile(r"^cks-[a-z0-9]{1,60}$")
@@ -39,6 +40,7 @@ EXPECTED_CONNECT_SECONDS = 1200
 EXPECTED_DISCONNECT_SECONDS = 120
 GONE = "GONE"
 KEY_STORE_CALL_SPACING_SECONDS = 1.0
+CLEANUP_COMMAND = "python -m providers.cleanup"
 
 
 class ConnectionState(StrEnum):
@@ -229,7 +231,44 @@ class KeyStoreConnectionProvider(ResourceProvider):
         return UpdateResult({**olds, **news, "connection_state": store.state})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        disconnect(props)
+        store_id = props["custom_key_store_id"]
+        try:
+            disconnect(props)
+        except WaitTimeout as error:
+            # Failing here would stop `pulumi destroy` before the HSMs and the
+            # cluster, which bill by the hour; the record stays either way.
+            pulumi.log.warn(
+                f"{error} `pulumi destroy` goes on so that the HSMs and the cluster "
+                f"stop billing; {CLEANUP_COMMAND} --custom-key-store-id {store_id} "
+                "disconnects and deletes the record later."
+            )
+        notice = what_stays(store_id, props.get("region"))
+        if notice:
+            pulumi.log.info(notice)
+
+
+def what_stays(custom_key_store_id: str, region: str | None) -> str | None:
+    """What `pulumi destroy` leaves of the key store, and when it can go.
+
+    None while a key of the store is live: the store is still in use (its
+    connection is being replaced, not destroyed).
+    """
+    keys = keys_in_store(custom_key_store_id, region)
+    if any(key.deletion_date is None for key in keys):
+        return None
+    command = f"{CLEANUP_COMMAND} --custom-key-store-id {custom_key_store_id}"
+    if not keys:
+        return (
+            f"Custom key store {custom_key_store_id} holds no key and stays in the "
+            f"account (it counts against the quota of 10): delete it with `{command}`."
+        )
+    last = max(key.deletion_date for key in keys if key.deletion_date)
+    pending = "; ".join(key.describe() for key in keys)
+    return (
+        f"Custom key store {custom_key_store_id} stays in the account, disconnected "
+        f"and free of charge: KMS deletes a key store only once none of its keys "
+        f"remains ({pending}). After {moment(last)} run `{command}`."
+    )
 
 
 def _settle(store: KeyStore, props: dict[str, Any], api: KeyStoreApi) -> KeyStore:

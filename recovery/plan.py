@@ -19,6 +19,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from providers.store_keys import keys_in_store
+
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
 GONE_CLUSTER_STATES = frozenset({"DELETE_IN_PROGRESS", "DELETED"})
 GONE_HSM_STATES = frozenset({"DELETED"})
@@ -185,24 +187,13 @@ def _key_stores(client: Client, inputs: Mapping[str, Any]) -> list[str]:
 
 
 def _keys(client: Client, inputs: Mapping[str, Any]) -> list[str]:
-    kms = client("kms")
-    found = []
-    for key_id in _all_key_ids(kms):
-        metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
-        if metadata["KeyState"] in GONE_KEY_STATES:
-            continue
-        if metadata.get("CustomKeyStoreId") != inputs.get("customKeyStoreId"):
-            continue
-        if metadata.get("Description", "") == (inputs.get("description") or ""):
-            found.append(key_id)
-    return found
-
-
-def _all_key_ids(kms: Any) -> list[str]:
-    ids: list[str] = []
-    for page in kms.get_paginator("list_keys").paginate():
-        ids += [str(key["KeyId"]) for key in page.get("Keys", [])]
-    return ids
+    store_id = str(inputs.get("customKeyStoreId"))
+    description = inputs.get("description") or ""
+    return [
+        key.key_id
+        for key in keys_in_store(store_id, kms=client("kms"))
+        if key.state not in GONE_KEY_STATES and key.description == description
+    ]
 
 
 def _aliases(client: Client, inputs: Mapping[str, Any]) -> list[str]:

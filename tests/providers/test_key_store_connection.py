@@ -187,6 +187,66 @@ def test_delete_disconnects_and_tolerates_repeats_and_missing_store(
     assert calls(emulator, "DisconnectCustomKeyStore") == 1
 
 
+def store_key(store_id: str) -> str:
+    reply = boto3.client("kms").create_key(
+        Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id
+    )
+    return str(reply["KeyMetadata"]["KeyId"])
+
+
+def test_delete_says_when_the_record_left_behind_can_go(
+    emulator: Emulator, key_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outs = outs_of(KeyStoreConnectionProvider().create(inputs(key_store)))
+    key_id = store_key(key_store)
+    boto3.client("kms").schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+
+    KeyStoreConnectionProvider().delete("x", outs)
+
+    logged = capsys.readouterr().err
+    assert f"Custom key store {key_store} stays in the account, disconnected" in logged
+    assert f"key {key_id}: PendingDeletion, deleted by KMS on 2026-01-08" in logged
+    assert (
+        f"run `python -m providers.cleanup --custom-key-store-id {key_store}`"
+    ) in logged
+
+
+def test_delete_of_a_store_without_keys_says_to_delete_it_now(
+    emulator: Emulator, key_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outs = outs_of(KeyStoreConnectionProvider().create(inputs(key_store)))
+
+    KeyStoreConnectionProvider().delete("x", outs)
+
+    assert f"Custom key store {key_store} holds no key" in capsys.readouterr().err
+
+
+def test_delete_while_a_key_is_live_says_nothing_of_leftovers(
+    emulator: Emulator, key_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outs = outs_of(KeyStoreConnectionProvider().create(inputs(key_store)))
+    store_key(key_store)
+
+    KeyStoreConnectionProvider().delete("x", outs)
+
+    assert "stays in the account" not in capsys.readouterr().err
+    assert live_state(key_store) == "DISCONNECTED"
+
+
+def test_delete_stuck_disconnecting_warns_and_lets_destroy_go_on(
+    emulator: Emulator, key_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outs = outs_of(KeyStoreConnectionProvider().create(inputs(key_store)))
+    set_faults(emulator, stuck={"key_store": "DISCONNECTING"})
+
+    KeyStoreConnectionProvider().delete("x", {**outs, "timeout_seconds": 600})
+
+    logged = capsys.readouterr().err
+    assert f"Custom key store {key_store} disconnection: still DISCONNECTING" in logged
+    assert "`pulumi destroy` goes on so that the HSMs and the cluster stop" in logged
+    assert live_state(key_store) == "DISCONNECTING"
+
+
 def test_check_rejects_bad_store_id_and_attempts() -> None:
     result = KeyStoreConnectionProvider().check(
         {}, {"custom_key_store_id": "store-1", "max_connect_attempts": 0}
