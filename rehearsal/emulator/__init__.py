@@ -11,6 +11,10 @@ answer) and `emulator.register_route(method, "/_emulator/...", handler)` (a
 handler takes the JSON payload as a dict and returns something JSON-able, or
 raises `ControlRequestError` for HTTP 400). A missing plug-in is skipped; a
 plug-in that fails to import fails loudly.
+
+Everything that reaches into moto's internals (its backends, model attributes
+and server class) is in `moto_internals`, pinned to one moto release and
+contract-tested in tests/emulator/test_moto_internals.py.
 """
 
 from .calls import CallLog, RecordedCall

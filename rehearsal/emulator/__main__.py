@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 import threading
@@ -13,6 +14,14 @@ from .errors import EmulatorError
 from .faults import FaultPlan
 from .profiles import PROFILES
 from .server import Emulator
+
+# moto settings for a process that is only the emulator, as the rehearsal's
+# in-process emulator sets them. The program attaches AWS managed policies
+# (server.AWS_MANAGED_POLICIES), which moto offers only when told to load them.
+REQUIRED_MOTO_SETTINGS = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+# moto's 1,300 default AMIs cost seconds per fresh EC2 backend and the program
+# reads none; export MOTO_EC2_LOAD_DEFAULT_AMIS=true to have them anyway.
+DEFAULT_MOTO_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -37,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"--faults: {error}", file=sys.stderr)
         return 2
 
+    os.environ.update(REQUIRED_MOTO_SETTINGS)
+    for name, value in DEFAULT_MOTO_SETTINGS.items():
+        os.environ.setdefault(name, value)
     emulator = Emulator(
         profile=arguments.profile,
         region=arguments.region,

@@ -22,11 +22,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from . import moto_internals
 from .errors import EmulatorError
 from .hardware_pki import HsmIdentity, aws_root, manufacturer_root, pooled_key
 from .hsm import HsmSimulator
+from .moto_internals import DEFAULT_ACCOUNT_ID
 from .server import (
-    DEFAULT_ACCOUNT_ID,
+    ControlRequestError,
     Emulator,
     EmulatorRequest,
     EmulatorResponse,
@@ -35,6 +37,9 @@ from .server import (
 )
 
 SERVICE = "cloudhsmv2"
+# Control route: a user's session left open on the HSMs from somewhere else
+# (body {"cluster_id", "username", "logged_in": true|false}).
+LOGGED_IN_ELSEWHERE_ROUTE = "/_emulator/hsm/logged-in-elsewhere"
 HSM_TYPE = "hsm2m.medium"
 RETIRED_HSM_TYPES = ("hsm1.medium",)
 MODES = ("FIPS", "NON_FIPS")
@@ -221,15 +226,10 @@ class CloudHsmModel:
                 self._remove_hsm(cluster, hsm)
 
     def _remove_hsm(self, cluster: Cluster, hsm: Hsm) -> None:
-        from moto.ec2.exceptions import InvalidNetworkInterfaceIdError
-
         cluster.hsms.remove(hsm)
         cluster.simulator.remove_hsm(hsm.hsm_id)
-        try:
-            self._ec2().delete_network_interface(hsm.eni_id)
-        except InvalidNetworkInterfaceIdError:
-            # Someone deleted the ENI by hand; the HSM is gone either way.
-            pass
+        # False when someone deleted the ENI by hand; the HSM is gone either way.
+        moto_internals.delete_network_interface(self.emulator.region, hsm.eni_id)
         if not cluster.hsms and cluster.cluster_certificate:
             self._take_backup(cluster)
 
@@ -271,8 +271,9 @@ class CloudHsmModel:
         self._check_hsm_allowed(cluster)
 
         hsm_id = self._new_id("hsm")
-        eni = self._ec2().create_network_interface(
-            self._ec2().get_subnet(subnet_id),
+        eni = moto_internals.create_network_interface(
+            self.emulator.region,
+            subnet_id,
             params.get("IpAddress"),
             group_ids=[cluster.security_group_id],
             description=f"CloudHSM ENI for HSM {hsm_id}",
@@ -282,8 +283,8 @@ class CloudHsmModel:
             cluster_id=cluster.cluster_id,
             subnet_id=subnet_id,
             availability_zone=az,
-            eni_id=eni.id,
-            eni_ip=eni.private_ip_address,
+            eni_id=eni.eni_id,
+            eni_ip=eni.private_ip,
             created_at=self.now(),
         )
         cluster.hsms.append(hsm)
@@ -430,23 +431,17 @@ class CloudHsmModel:
         letters = "".join(self._random.choice(_ID_ALPHABET) for _ in range(11))
         return f"{prefix}-{letters}"
 
-    def _ec2(self) -> Any:
-        return self.emulator.moto_backend("ec2")
-
     def _subnets(self, subnet_ids: list[str]) -> tuple[str, dict[str, str]]:
-        from moto.ec2.exceptions import InvalidSubnetIdError
-
         if not subnet_ids:
             raise invalid("SubnetIds must name at least one subnet.")
         mapping: dict[str, str] = {}
         vpc_ids = set()
         for subnet_id in subnet_ids:
-            try:
-                subnet = self._ec2().get_subnet(subnet_id)
-            except InvalidSubnetIdError as error:
+            subnet = moto_internals.find_subnet(self.emulator.region, subnet_id)
+            if subnet is None:
                 raise invalid(
                     f"Subnet {subnet_id} does not exist in this account and Region."
-                ) from error
+                )
             if subnet.availability_zone in mapping:
                 raise invalid(
                     f"Subnets {mapping[subnet.availability_zone]} and {subnet_id} are "
@@ -463,31 +458,22 @@ class CloudHsmModel:
         return vpc_ids.pop(), mapping
 
     def _create_security_group(self, cluster_id: str, vpc_id: str) -> str:
-        group = self._ec2().create_security_group(
+        region = self.emulator.region
+        group_id = moto_internals.create_security_group(
+            region,
             name=f"cloudhsm-{cluster_id}-sg",
             description=f"CloudHSM cluster {cluster_id} security group",
             vpc_id=vpc_id,
         )
         # HSMs of one cluster talk to each other on TCP 2223-2225.
-        self._ec2().authorize_security_group_ingress(
-            group.id,
-            "tcp",
-            "2223",
-            "2225",
-            [],
-            source_groups=[{"GroupId": group.id}],
-            vpc_id=vpc_id,
-        )
-        return str(group.id)
+        moto_internals.allow_tcp_within_group(region, group_id, 2223, 2225, vpc_id)
+        return group_id
 
     def _delete_security_group(self, cluster: Cluster) -> None:
-        from moto.ec2.exceptions import EC2ClientError
-
-        try:
-            self._ec2().delete_security_group(group_id=cluster.security_group_id)
-        except EC2ClientError:
-            # Already deleted or still referenced: AWS leaves it too.
-            return
+        # False when already deleted or still referenced: AWS leaves it too.
+        moto_internals.delete_security_group(
+            self.emulator.region, cluster.security_group_id
+        )
 
     def _placement(self, cluster: Cluster, params: dict[str, Any]) -> tuple[str, str]:
         az = params.get("AvailabilityZone", "")
@@ -498,14 +484,21 @@ class CloudHsmModel:
                 f"{cluster.cluster_id}; use one of "
                 f"{', '.join(sorted(cluster.subnet_mapping))}."
             )
+        subnet = moto_internals.find_subnet(self.emulator.region, subnet_id)
+        if subnet is None:
+            raise invalid(
+                f"Subnet {subnet_id} of cluster {cluster.cluster_id} in {az} no "
+                "longer exists; create the HSM in another Availability Zone of "
+                "the cluster."
+            )
         ip = params.get("IpAddress")
-        if ip is not None:
-            cidr = self._ec2().get_subnet(subnet_id).cidr_block
-            if ipaddress.ip_address(ip) not in ipaddress.ip_network(cidr):
-                raise invalid(
-                    f"IpAddress {ip} is not in subnet {subnet_id} ({cidr}) of "
-                    f"{az}; pick a free address in that range or omit it."
-                )
+        if ip is not None and ipaddress.ip_address(ip) not in ipaddress.ip_network(
+            subnet.cidr_block
+        ):
+            raise invalid(
+                f"IpAddress {ip} is not in subnet {subnet_id} ({subnet.cidr_block}) "
+                f"of {az}; pick a free address in that range or omit it."
+            )
         return az, subnet_id
 
     def _check_hsm_allowed(self, cluster: Cluster) -> None:
@@ -835,10 +828,41 @@ def handle(request: EmulatorRequest) -> EmulatorResponse:
 
 def install(emulator: Emulator) -> None:
     """Plug CloudHSM v2 into an emulator (see the package docstring)."""
-    emulator.models.cloudhsm = CloudHsmModel(emulator)
+    model = CloudHsmModel(emulator)
+    emulator.models.cloudhsm = model
     # Every operation of the service model, so none ever falls through to moto.
     for operation in _service_operations():
         emulator.register_operation(SERVICE, operation, handle)
+
+    def logged_in_elsewhere(payload: dict[str, Any]) -> dict[str, Any]:
+        return _set_logged_in_elsewhere(model, payload)
+
+    emulator.register_route("POST", LOGGED_IN_ELSEWHERE_ROUTE, logged_in_elsewhere)
+
+
+def _set_logged_in_elsewhere(
+    model: CloudHsmModel, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Open or close a session of a user elsewhere; KMS then reports USER_LOGGED_IN."""
+    cluster_id, username = payload.get("cluster_id"), payload.get("username")
+    logged_in = payload.get("logged_in", True)
+    if not isinstance(cluster_id, str) or not isinstance(username, str):
+        raise ControlRequestError(
+            f"{LOGGED_IN_ELSEWHERE_ROUTE} needs cluster_id and username strings, "
+            f"got {cluster_id!r} and {username!r}"
+        )
+    if not isinstance(logged_in, bool):
+        raise ControlRequestError(f"logged_in must be true or false, got {logged_in!r}")
+    with model.lock:
+        cluster = model.clusters.get(cluster_id)
+        if cluster is None:
+            raise ControlRequestError(
+                f"no cluster {cluster_id} in the emulator; pass a ClusterId that "
+                "CreateCluster returned"
+            )
+        # An unknown user raises HsmCommandError, answered as HTTP 400 too.
+        cluster.simulator.mark_logged_in_elsewhere(username, logged_in)
+    return {"cluster_id": cluster_id, "username": username, "logged_in": logged_in}
 
 
 @functools.cache

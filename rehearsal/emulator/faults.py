@@ -12,7 +12,20 @@ from typing import Any, Literal
 
 from .errors import EmulatorError
 
-STUCK_KINDS = ("cluster", "hsm", "key_store", "instance")
+# The states each kind of resource can be held in by a `stuck` fault: those the
+# models leave on their own as simulated time passes (INITIALIZED: a cluster
+# that stays so after `cluster activate` instead of becoming ACTIVE).
+STUCK_STATES: dict[str, tuple[str, ...]] = {
+    "cluster": (
+        "CREATE_IN_PROGRESS",
+        "INITIALIZE_IN_PROGRESS",
+        "INITIALIZED",
+        "DELETE_IN_PROGRESS",
+    ),
+    "hsm": ("CREATE_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+    "key_store": ("CONNECTING", "DISCONNECTING"),
+}
+STUCK_KINDS = tuple(STUCK_STATES)
 SSM_FAULTS = ("fail", "timeout")
 # KMS ConnectionErrorCode values that a CloudHSM key store can report.
 CONNECT_ERRORS = (
@@ -101,7 +114,7 @@ class FaultPlan:
             )
         if not isinstance(data.get("stuck", {}), dict):
             raise FaultSpecError(
-                f'stuck must be an object like {{"cluster": "UNINITIALIZED"}}, '
+                f'stuck must be an object like {{"cluster": "CREATE_IN_PROGRESS"}}, '
                 f"not {data['stuck']!r}"
             )
         return cls(**data, seed=seed)
@@ -150,18 +163,26 @@ class FaultPlan:
         for name in ("throttle", "internal"):
             _probability(name, getattr(self, name))
         for kind, state in self.stuck.items():
-            if kind not in STUCK_KINDS or not state or not state.isupper():
-                raise FaultSpecError(
-                    f"bad stuck fault {kind}:{state}; the kind must be one of "
-                    f"{', '.join(STUCK_KINDS)} and the state an upper-case AWS "
-                    "state such as INITIALIZE_IN_PROGRESS"
-                )
+            _check_stuck(kind, state)
         if self.connect_error is not None:
             _check_connect_error(self.connect_error)
         if self.ssm not in (None, *SSM_FAULTS):
             raise FaultSpecError(
                 f"bad ssm fault {self.ssm!r}; allowed: {', '.join(SSM_FAULTS)}"
             )
+
+
+def _check_stuck(kind: str, state: Any) -> None:
+    if kind not in STUCK_STATES:
+        raise FaultSpecError(
+            f"bad stuck fault {kind}:{state}; the kind must be one of "
+            f"{', '.join(STUCK_KINDS)}"
+        )
+    if state not in STUCK_STATES[kind]:
+        raise FaultSpecError(
+            f"bad stuck fault {kind}:{state}; a {kind} can be stuck only in "
+            f"{', '.join(STUCK_STATES[kind])}, the states it leaves on its own"
+        )
 
 
 def _check_connect_error(value: str) -> None:

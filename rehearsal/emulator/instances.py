@@ -15,9 +15,10 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from moto.backends import get_backend
+from . import moto_internals
+from .moto_internals import Ec2Instance
 
 if TYPE_CHECKING:
     from rehearsal.emulator import Emulator
@@ -60,15 +61,15 @@ class InstanceFleet:
     def find(self, instance_id: str) -> ManagedInstance | None:
         with self._lock:
             self._assign_launch_times()
-            for region, instance in self._moto_instances():
-                if instance.id == instance_id:
-                    return self._describe(region, instance)
+            for instance in moto_internals.ec2_instances():
+                if instance.instance_id == instance_id:
+                    return self._describe(instance)
         return None
 
     def all(self) -> list[ManagedInstance]:
         with self._lock:
             self._assign_launch_times()
-            return [self._describe(r, i) for r, i in self._moto_instances()]
+            return [self._describe(i) for i in moto_internals.ec2_instances()]
 
     def is_online(self, instance: ManagedInstance) -> bool:
         profile = self._emulator.profile
@@ -99,50 +100,25 @@ class InstanceFleet:
         return root
 
     def _assign_launch_times(self) -> None:
-        for _region, instance in self._moto_instances():
-            if instance.id not in self._launch_times:
+        for instance in moto_internals.ec2_instances():
+            if instance.instance_id not in self._launch_times:
                 launched = self._last_launch
                 if launched is None:
                     launched = self._emulator.clock.now()
-                self._launch_times[instance.id] = launched
+                self._launch_times[instance.instance_id] = launched
 
-    def _moto_instances(self) -> list[tuple[str, Any]]:
-        found: list[tuple[str, Any]] = []
-        for region, backend in self._emulator_ec2_backends():
-            found.extend((region, instance) for instance in backend.all_instances())
-        return found
-
-    def _emulator_ec2_backends(self) -> list[tuple[str, Any]]:
-        backends = get_backend("ec2")
-        return [
-            (region, backend)
-            for (_account, region), backend in _regional_backends(backends)
-        ]
-
-    def _describe(self, region: str, instance: Any) -> ManagedInstance:
-        role_name, policy_arns = self._role_of(instance)
+    def _describe(self, instance: Ec2Instance) -> ManagedInstance:
+        role_name, policy_arns = _role_of(instance)
         return ManagedInstance(
-            instance_id=instance.id,
-            region=region,
-            launch_time=self._launch_times[instance.id],
-            user_data=_decoded_user_data(instance),
+            instance_id=instance.instance_id,
+            region=instance.region,
+            launch_time=self._launch_times[instance.instance_id],
+            user_data=instance.user_data,
             role_name=role_name,
             policy_arns=policy_arns,
-            running=instance.state == "running",
+            running=instance.running,
             private_ip=instance.private_ip,
         )
-
-    def _role_of(self, instance: Any) -> tuple[str | None, tuple[str, ...]]:
-        association = instance.iam_instance_profile or {}
-        profile_arn = association.get("Arn")
-        if not profile_arn:
-            return None, ()
-        for _key, iam in _regional_backends(get_backend("iam")):
-            for profile in iam.instance_profiles.values():
-                if profile.arn == profile_arn and profile.roles:
-                    role = profile.roles[0]
-                    return role.name, tuple(role.managed_policies)
-        return None, ()
 
 
 def sandbox_path(workdir: Path, instance_id: str) -> Path:
@@ -153,24 +129,11 @@ def _has_ssm_policy(instance: ManagedInstance) -> bool:
     return any(arn.endswith("/" + SSM_POLICY_NAME) for arn in instance.policy_arns)
 
 
-def _decoded_user_data(instance: Any) -> str:
-    user_data = instance.user_data
-    if not user_data:
-        return ""
-    if isinstance(user_data, list):
-        user_data = user_data[0]
-    decoded: str = user_data.decode() if hasattr(user_data, "decode") else user_data
-    return decoded
-
-
-def _regional_backends(backend_dict: Any) -> list[tuple[tuple[str, str], Any]]:
-    """Flatten moto's account -> region -> backend mapping, skipping unused ones."""
-    found = []
-    for account_id in list(backend_dict.keys()):
-        regions = backend_dict[account_id]
-        for region in list(regions.keys()):
-            found.append(((account_id, region), regions[region]))
-    return found
+def _role_of(instance: Ec2Instance) -> tuple[str | None, tuple[str, ...]]:
+    if not instance.instance_profile_arn:
+        return None, ()
+    role = moto_internals.instance_profile_role(instance.instance_profile_arn)
+    return role if role else (None, ())
 
 
 def _install_simulator(tool: str, target: Path) -> None:

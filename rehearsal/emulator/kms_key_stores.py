@@ -14,7 +14,6 @@ only when the store is reachable through the key id moto puts in the blob.
 
 from __future__ import annotations
 
-import base64
 import secrets
 import string
 import threading
@@ -24,12 +23,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
-from moto.backends import get_backend
 
+from . import moto_internals
 from .errors import EmulatorError
 from .hsm import HsmCommandError
+from .moto_internals import SecurityGroupRules, SecurityRule
 from .server import (
-    DEFAULT_ACCOUNT_ID,
     EmulatorRequest,
     EmulatorResponse,
     json_error,
@@ -46,6 +45,8 @@ CRYPTO_USER_ROLE = "crypto-user"
 STORE_TYPE = "AWS_CLOUDHSM"
 HSM_PORTS = (2223, 2225)
 PASSWORD_LENGTHS = (7, 32)
+PENDING_WINDOW_DAYS = (7, 30)
+DEFAULT_PENDING_WINDOW_DAYS = 30
 ROTATED_PASSWORD_LENGTH = 32
 # KMS operations that use a key's material: refused while its store is away.
 CRYPTO_OPERATIONS = (
@@ -240,24 +241,22 @@ class KeyStoreModel:
             )
         self._check_configuration(self._usable_cluster(store.cluster_id), 2)
 
-        key = _kms_backend(region).create_key(
+        key_id = moto_internals.create_symmetric_key(
+            region,
             params.get("Policy"),
-            "ENCRYPT_DECRYPT",
-            "SYMMETRIC_DEFAULT",
             params.get("Description"),
             params.get("Tags"),
-            False,
             STORE_TYPE,
         )
-        self._keys[key.id] = StoreKey(
-            key.id, store.custom_key_store_id, store.cluster_id
+        self._keys[key_id] = StoreKey(
+            key_id, store.custom_key_store_id, store.cluster_id
         )
-        return self.key_metadata(key.id, region)
+        return self.key_metadata(key_id, region)
 
     def key_metadata(self, key_id: str, region: str) -> dict[str, Any]:
         """DescribeKey's answer for a store key, with the store fields added."""
         store_key = self._keys[key_id]
-        described = _kms_backend(region).describe_key(key_id).to_dict()
+        described = moto_internals.describe_key(region, key_id)
         metadata = described["KeyMetadata"]
         metadata["CustomKeyStoreId"] = store_key.custom_key_store_id
         metadata["CloudHsmClusterId"] = store_key.cluster_id
@@ -272,32 +271,20 @@ class KeyStoreModel:
         """The store key that a KeyId, key ARN, alias or alias ARN names, if any."""
         if not any_key_id:
             return None
-        try:
-            key_id = _kms_backend(region).any_id_to_key_id(any_key_id)
-        except (KeyError, AttributeError, TypeError):
-            return None
-        return self._keys.get(key_id)
+        key_id = moto_internals.resolve_key_id(region, any_key_id)
+        return self._keys.get(key_id) if key_id else None
 
     def schedule_key_deletion(
-        self, store_key: StoreKey, params: dict[str, Any], region: str
+        self, store_key: StoreKey, days: int, region: str
     ) -> dict[str, Any]:
-        days = int(params.get("PendingWindowInDays") or 30)
-        if not 7 <= days <= 30:
-            raise KmsError(
-                "ValidationException",
-                f"PendingWindowInDays {days} is out of range; use 7 to 30 days.",
-            )
-        key = _kms_backend(region).describe_key(store_key.key_id)
-        store_key.deletion_at = self._emulator.clock.now() + days * 86400
-        deletion = self._emulator.clock.datetime_at(store_key.deletion_at)
-        # moto computes its own DeletionDate from a naive UTC datetime.
-        key.enabled, key.key_state, key.deletion_date = (
-            False,
-            "PendingDeletion",
-            deletion.replace(tzinfo=None),
+        deletion_at = self._emulator.clock.now() + days * 86400
+        deletion = self._emulator.clock.datetime_at(deletion_at)
+        key_arn = moto_internals.schedule_key_deletion_at(
+            region, store_key.key_id, deletion
         )
+        store_key.deletion_at = deletion_at
         return {
-            "KeyId": key.arn,
+            "KeyId": key_arn,
             "DeletionDate": deletion.timestamp(),
             "KeyState": "PendingDeletion",
             "PendingWindowInDays": days,
@@ -320,7 +307,7 @@ class KeyStoreModel:
         now = self._emulator.clock.now()
         for key_id, store_key in list(self._keys.items()):
             if store_key.deletion_at is not None and now >= store_key.deletion_at:
-                _kms_backend(region).delete_key(key_id)
+                moto_internals.delete_key(region, key_id)
                 del self._keys[key_id]
 
     def settle(self) -> None:
@@ -372,9 +359,9 @@ class KeyStoreModel:
         return _rotate_kmsuser_password(cluster, store)
 
     def _cluster_problem(self, cluster: Cluster) -> str | None:
-        ec2 = self._emulator.moto_backend("ec2")
+        existing = moto_internals.subnet_ids(self._emulator.region)
         for subnet_id in cluster.subnet_mapping.values():
-            if subnet_id not in _subnet_ids(ec2):
+            if subnet_id not in existing:
                 return "SUBNET_NOT_FOUND"
         active = cluster.active_hsm_ids()
         if not active:
@@ -534,9 +521,10 @@ class KeyStoreModel:
             )
 
     def _check_security_group(self, cluster: Cluster) -> None:
-        ec2 = self._emulator.moto_backend("ec2")
-        group = ec2.get_security_group_from_id(cluster.security_group_id)
-        if group is None or not _allows_cluster_traffic(group):
+        rules = moto_internals.security_group_rules(
+            self._emulator.region, cluster.security_group_id
+        )
+        if rules is None or not _allows_cluster_traffic(rules):
             raise KmsError(
                 "CloudHsmClusterInvalidConfigurationException",
                 f"The security group {cluster.security_group_id} of CloudHSM cluster "
@@ -673,27 +661,17 @@ def _same_certificate(first_pem: str, second_pem: str) -> bool:
     return bool(first == second)
 
 
-def _allows_cluster_traffic(group: Any) -> bool:
-    def covers(rule: Any, *, egress: bool) -> bool:
-        if rule.ip_protocol == "-1" and (
-            egress and rule.ip_range.get("CidrIp") == "0.0.0.0/0"
-        ):
+def _allows_cluster_traffic(group: SecurityGroupRules) -> bool:
+    def covers(rule: SecurityRule, *, egress: bool) -> bool:
+        if rule.protocol == "-1" and (egress and rule.cidr == "0.0.0.0/0"):
             return True
-        to_self = rule.source_group.get("GroupId") == group.id
+        to_self = rule.source_group_id == group.group_id
         ports = (rule.from_port, rule.to_port)
-        return bool(rule.ip_protocol in ("tcp", "6") and to_self and ports == HSM_PORTS)
+        return bool(rule.protocol in ("tcp", "6") and to_self and ports == HSM_PORTS)
 
-    return any(covers(r, egress=False) for r in group.ingress_rules) and any(
-        covers(r, egress=True) for r in group.egress_rules
+    return any(covers(r, egress=False) for r in group.ingress) and any(
+        covers(r, egress=True) for r in group.egress
     )
-
-
-def _subnet_ids(ec2: Any) -> set[str]:
-    return {subnet.id for subnet in ec2.describe_subnets()}
-
-
-def _kms_backend(region: str) -> Any:
-    return get_backend("kms")[DEFAULT_ACCOUNT_ID][region]
 
 
 # HTTP handlers.
@@ -749,10 +727,27 @@ def _enable_key_rotation(
 def _schedule_key_deletion(
     model: KeyStoreModel, request: EmulatorRequest
 ) -> dict[str, Any] | None:
+    # Checked for every key: moto accepts any waiting period and schedules none.
+    days = _pending_window_in_days(request.params)
     store_key = model.store_key(request.params.get("KeyId"), request.region)
     if store_key is None:
         return None
-    return model.schedule_key_deletion(store_key, request.params, request.region)
+    return model.schedule_key_deletion(store_key, days, request.region)
+
+
+def _pending_window_in_days(params: dict[str, Any]) -> int:
+    days = params.get("PendingWindowInDays")
+    if days is None:
+        return DEFAULT_PENDING_WINDOW_DAYS
+    low, high = PENDING_WINDOW_DAYS
+    if not isinstance(days, int) or not low <= days <= high:
+        raise KmsError(
+            "ValidationException",
+            f"PendingWindowInDays must be between {low} and {high}, got {days!r}. "
+            f"Pass a waiting period of {low} to {high} days, or omit it for "
+            f"{DEFAULT_PENDING_WINDOW_DAYS}.",
+        )
+    return days
 
 
 def _cancel_key_deletion(
@@ -767,19 +762,11 @@ def _cancel_key_deletion(
 def _crypto(model: KeyStoreModel, request: EmulatorRequest) -> dict[str, Any] | None:
     key_id = request.params.get("KeyId") or request.params.get("DestinationKeyId")
     if not key_id and request.params.get("CiphertextBlob"):
-        key_id = _key_id_in_blob(request.params["CiphertextBlob"])
+        key_id = moto_internals.key_id_in_ciphertext(request.params["CiphertextBlob"])
     store_key = model.store_key(key_id, request.region)
     if store_key is not None:
         model.check_usable(store_key, request.operation)
     return None
-
-
-def _key_id_in_blob(blob: str) -> str | None:
-    # moto's ciphertext blob starts with the 36-character key id.
-    try:
-        return base64.b64decode(blob)[:36].decode()
-    except ValueError:
-        return None
 
 
 HANDLERS: dict[str, KmsHandler] = {

@@ -17,8 +17,13 @@ class TimingProfile:
     key_store_disconnect: float
     hsm_delete: float
     cluster_delete: float
+    # Run Command: an invocation is unknown to GetCommandInvocation for
+    # `invocation_not_found` seconds, then Pending for `ssm_pending` more, then
+    # InProgress until `ssm_command` seconds after SendCommand, which must be
+    # longer than the two together.
     ssm_command: float
     invocation_not_found: float
+    ssm_pending: float
 
 
 FAST = TimingProfile(
@@ -34,6 +39,7 @@ FAST = TimingProfile(
     cluster_delete=1,
     ssm_command=1,
     invocation_not_found=0.5,
+    ssm_pending=0.25,
 )
 
 # The realistic durations are estimates from AWS documentation and reports of
@@ -51,6 +57,7 @@ REALISTIC = TimingProfile(
     cluster_delete=180,
     ssm_command=5,
     invocation_not_found=1,
+    ssm_pending=1,
 )
 
 PROFILES: dict[str, TimingProfile] = {"fast": FAST, "realistic": REALISTIC}

@@ -11,11 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from moto.backends import get_backend
-from moto.core.exceptions import JsonRESTError
-
+from . import moto_internals
+from .moto_internals import MotoServiceError
 from .server import (
-    DEFAULT_ACCOUNT_ID,
     EmulatorRequest,
     EmulatorResponse,
     json_error,
@@ -31,22 +29,18 @@ DEFAULT_RECOVERY_DAYS = 30
 def delete_secret(request: EmulatorRequest) -> EmulatorResponse:
     """DeleteSecret through moto, with DeletionDate taken from the simulated clock."""
     params = request.params
-    backend = get_backend("secretsmanager")[DEFAULT_ACCOUNT_ID][request.region]
     force = bool(params.get("ForceDeleteWithoutRecovery"))
     days = params.get("RecoveryWindowInDays")
     try:
-        arn, name, deletion = backend.delete_secret(
-            secret_id=params.get("SecretId", ""),
-            recovery_window_in_days=days,
-            force_delete_without_recovery=force,
+        arn, name, deletion = moto_internals.delete_secret(
+            request.region, params.get("SecretId", ""), days, force
         )
-    except JsonRESTError as error:
-        return json_error(error.code, error.error_type, error.message)
+    except MotoServiceError as error:
+        return json_error(error.status, error.code, error.message)
 
     if not force:
         deletion = _simulated_deletion(request.emulator, days)
-        secret: Any = backend.secrets[arn]
-        secret.deleted_date = deletion
+        moto_internals.set_secret_deletion_date(request.region, arn, deletion)
     return json_response({"ARN": arn, "Name": name, "DeletionDate": deletion})
 
 

@@ -6,7 +6,6 @@ call recording; the operation handlers registered by our models; moto.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import io
 import json
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from . import moto_internals
 from .calls import CallLog
 from .clock import SimulatedClock
 from .errors import EmulatorError
@@ -29,7 +29,6 @@ from .profiles import PROFILES
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ACCOUNT_ID = "123456789012"
 CONTROL_PREFIX = "/_emulator/"
 # Model modules of this package that plug themselves in through install().
 PLUGINS = ("cloudhsm", "kms_key_stores", "ssm_run", "secrets_deletion")
@@ -172,13 +171,11 @@ class Emulator:
 
     def moto_backend(self, service: str) -> Any:
         """moto's backend for `service` in the default account and our region."""
-        from moto.backends import get_backend
-
-        return get_backend(service)[DEFAULT_ACCOUNT_ID][self.region]  # type: ignore[call-overload]
+        return moto_internals.backend(service, self.region)
 
     def start(self) -> Emulator:
-        _offer_only_used_managed_policies()
-        reset_moto()
+        moto_internals.offer_only_managed_policies(AWS_MANAGED_POLICIES)
+        moto_internals.forget_every_backend()
         self._server = _WrappedMotoServer(self, port=self._requested_port)
         self._server.start()
         logger.info(
@@ -295,33 +292,6 @@ class Emulator:
 
     def _calls_list(self, payload: dict[str, Any]) -> list[dict[str, object]]:
         return self.calls.to_json()
-
-
-def reset_moto() -> None:
-    """Forget every moto backend, so the next request builds fresh ones.
-
-    moto's own reset re-creates each backend eagerly and then drops it (EC2
-    alone takes about half a second); dropping them is enough.
-    tests/emulator/test_server.py checks this still empties moto.
-    """
-    from moto.core.base_backend import BackendDict, backend_lock
-    from moto.core.model_instances import reset_model_data
-
-    with backend_lock:
-        instances: list[Any] = BackendDict._instances  # type: ignore[misc]
-        for backend in instances:
-            backend.clear()
-        instances.clear()
-    reset_model_data()
-
-
-@functools.cache
-def _offer_only_used_managed_policies() -> None:
-    import moto.iam.models as iam_models
-
-    every = json.loads(iam_models.aws_managed_policies_data)
-    used = {name: every[name] for name in AWS_MANAGED_POLICIES}
-    iam_models.aws_managed_policies_data = json.dumps(used)
 
 
 def _number(payload: dict[str, Any], key: str) -> float:
@@ -525,51 +495,13 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
-def _moto_server_class() -> type:
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
-    return ThreadedMotoServer
-
-
 class _WrappedMotoServer:
-    """moto's ThreadedMotoServer whose WSGI app is wrapped by our middleware.
-
-    ThreadedMotoServer builds its app inside the private `_server_entry`; we
-    replace that method. tests/emulator/test_server.py fails if moto renames it.
-    """
+    """moto's ThreadedMotoServer whose WSGI app is wrapped by our middleware."""
 
     def __init__(self, emulator: Emulator, port: int) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
+        self._moto_server = moto_internals.threaded_server(
+            lambda moto_app: EmulatorMiddleware(emulator, moto_app), port
         )
-        from werkzeug.serving import make_server
-
-        base = _moto_server_class()
-        if not hasattr(base, "_server_entry"):
-            raise EmulatorError(
-                "moto's ThreadedMotoServer has no _server_entry any more; "
-                "update rehearsal/emulator/server.py for this moto version"
-            )
-
-        def server_entry(server: Any) -> None:
-            app = EmulatorMiddleware(
-                emulator, DomainDispatcherApplication(create_backend_app)
-            )
-            server._server = make_server(
-                server._ip_address,
-                server._port,
-                app,
-                True,
-                request_handler=MotoRequestHandler,
-            )
-            server._server_ready_event.set()
-            # A short poll interval makes stop() quick (the default waits 0.5 s).
-            server._server.serve_forever(poll_interval=0.02)
-
-        wrapped = type("EmulatorMotoServer", (base,), {"_server_entry": server_entry})
-        self._moto_server = wrapped(ip_address="127.0.0.1", port=port, verbose=False)
 
     def start(self) -> None:
         self._moto_server.start()

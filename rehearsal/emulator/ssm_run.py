@@ -3,7 +3,7 @@ in the target instance's sandbox, and its status follows the simulated clock.
 
 The script runs to completion (real timeout `REAL_TIMEOUT_SECONDS`) inside
 SendCommand; GetCommandInvocation then answers InvocationDoesNotExist, then
-InProgress, then the outcome, as the simulated time passes. Only
+Pending, then InProgress, then the outcome, as the simulated time passes. Only
 AWS-RunShellScript is supported, for InstanceIds (not Targets). The `ssm=fail`
 fault fails the invocation without running the script; `ssm=timeout` runs it
 and reports TimedOut, as an agent that lost track of a script would.
@@ -35,6 +35,8 @@ STDOUT_LIMIT = 24_000
 STDERR_LIMIT = 8_000
 REAL_TIMEOUT_SECONDS = 60.0
 TIMED_OUT_CODE = -1
+# Invocation statuses of a command that has not finished yet.
+RUNNING_STATUSES = ("Pending", "InProgress")
 # Standard AWS variables passed from the emulator's environment to scripts.
 RETRY_VARIABLES = ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
 
@@ -111,14 +113,22 @@ class RunCommand:
 
     def status(self, command: Command, invocation: Invocation) -> str:
         """Pending, InProgress, Success, Failed or TimedOut at the current time."""
-        elapsed = self._emulator.clock.now() - command.requested_at
-        if elapsed < self._emulator.profile.ssm_command:
+        now = self._emulator.clock.now()
+        if now < self.execution_start(command):
+            return "Pending"
+        if now - command.requested_at < self._emulator.profile.ssm_command:
             return "InProgress"
         if invocation.forced == "timeout" or invocation.result.timed_out:
             return "TimedOut"
         if invocation.forced == "fail" or invocation.result.exit_code != 0:
             return "Failed"
         return "Success"
+
+    def execution_start(self, command: Command) -> float:
+        """When the agent starts the script, so the invocation leaves Pending."""
+        profile = self._emulator.profile
+        pending_for = profile.invocation_not_found + profile.ssm_pending
+        return command.requested_at + pending_for
 
     def visible(self, command: Command) -> bool:
         """GetCommandInvocation knows an invocation only after a short delay."""
@@ -344,7 +354,7 @@ class RunCommandApi:
 
     def _command_entry(self, command: Command) -> dict[str, Any]:
         statuses = [self.run.status(command, i) for i in command.invocations.values()]
-        finished = [s for s in statuses if s != "InProgress"]
+        finished = [s for s in statuses if s not in RUNNING_STATUSES]
         return {
             "CommandId": command.command_id,
             "DocumentName": command.document_name,
@@ -369,8 +379,9 @@ class RunCommandApi:
         self, command: Command, invocation: Invocation
     ) -> dict[str, Any]:
         status = self.run.status(command, invocation)
-        finished = status != "InProgress"
+        finished = status not in RUNNING_STATUSES
         result = invocation.result
+        start = self.run.execution_start(command)
         end = command.requested_at + self._emulator.profile.ssm_command
         return {
             "CommandId": command.command_id,
@@ -380,7 +391,7 @@ class RunCommandApi:
             "DocumentVersion": "$DEFAULT",
             "PluginName": PLUGIN_NAME,
             "ResponseCode": _response_code(status, result) if finished else -1,
-            "ExecutionStartDateTime": self._iso(command.requested_at),
+            "ExecutionStartDateTime": "" if status == "Pending" else self._iso(start),
             "ExecutionElapsedTime": "",
             "ExecutionEndDateTime": self._iso(end) if finished else "",
             "Status": status,
@@ -463,7 +474,9 @@ def _wanted_instance_ids(params: dict[str, Any]) -> set[str] | None:
 
 
 def _overall_status(statuses: list[str]) -> str:
-    if not statuses or "InProgress" in statuses:
+    if statuses and all(s == "Pending" for s in statuses):
+        return "Pending"
+    if not statuses or any(s in RUNNING_STATUSES for s in statuses):
         return "InProgress"
     for status in ("TimedOut", "Failed"):
         if status in statuses:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime
 
@@ -141,6 +142,35 @@ def test_profiles_fast_is_quicker_than_realistic() -> None:
     assert (fast.cluster_create, realistic.cluster_create) == (2, 300)
     assert (fast.key_store_connect, realistic.key_store_connect) == (3, 1200)
     assert fast.invocation_not_found == 0.5
+
+
+def test_profiles_realistic_has_the_issue_estimates() -> None:
+    realistic = dataclasses.asdict(PROFILES["realistic"])
+
+    assert realistic == {
+        "name": "realistic",
+        "cluster_create": 300,
+        "hsm_create": 720,
+        "cluster_initialize": 300,
+        "instance_ssm_online": 180,
+        "client_install": 60,
+        "key_store_connect": 1200,
+        "key_store_disconnect": 120,
+        "hsm_delete": 300,
+        "cluster_delete": 180,
+        "ssm_command": 5,
+        "invocation_not_found": 1,
+        "ssm_pending": 1,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_profiles_ssm_phases_fit_in_command_duration(name: str) -> None:
+    profile = PROFILES[name]
+
+    assert 0 < profile.invocation_not_found
+    assert 0 < profile.ssm_pending
+    assert profile.invocation_not_found + profile.ssm_pending < profile.ssm_command
 
 
 def test_realistic_emulator_uses_realistic_durations(

@@ -271,6 +271,20 @@ def test_create_hsm_ip_outside_subnet_refused(emulator: Emulator) -> None:
     assert message.startswith("IpAddress 10.0.9.9 is not in subnet")
 
 
+def test_create_hsm_in_deleted_subnet_refused(emulator: Emulator) -> None:
+    first, second = subnets(azs="ab")
+    cluster_id = create_cluster([first, second])["ClusterId"]
+    emulator.clock.advance(emulator.profile.cluster_create)
+    boto3.client("ec2").delete_subnet(SubnetId=second)
+
+    with pytest.raises(ClientError) as caught:
+        hsm_client().create_hsm(ClusterId=cluster_id, AvailabilityZone="us-east-1b")
+
+    code, message = error_of(caught)
+    assert code == INVALID
+    assert message.startswith(f"Subnet {second} of cluster {cluster_id} in us-east-1b")
+
+
 def test_create_hsm_unknown_cluster_refused(emulator: Emulator) -> None:
     with pytest.raises(ClientError) as caught:
         hsm_client().create_hsm(
@@ -388,18 +402,42 @@ def test_describe_clusters_unknown_filter_refused(emulator: Emulator) -> None:
     assert message.startswith("Filter 'names' is not supported")
 
 
-def test_describe_clusters_filters_by_state_and_vpc(emulator: Emulator) -> None:
+def test_describe_clusters_filters_by_state(emulator: Emulator) -> None:
     subnet_ids = subnets()
     early = create_cluster(subnet_ids)
-    emulator.clock.advance(2)
+    emulator.clock.advance(emulator.profile.cluster_create)
     late = create_cluster(subnet_ids)
 
     by_state = hsm_client().describe_clusters(Filters={"states": ["UNINITIALIZED"]})
-    by_vpc = hsm_client().describe_clusters(Filters={"vpcIds": [early["VpcId"]]})
 
     assert [c["ClusterId"] for c in by_state["Clusters"]] == [early["ClusterId"]]
-    assert len(by_vpc["Clusters"]) == 2
     assert late["State"] == "CREATE_IN_PROGRESS"
+
+
+def test_describe_clusters_filters_by_vpc(emulator: Emulator) -> None:
+    first = create_cluster(subnets("10.0.0.0/16"))
+    second = create_cluster(subnets("10.1.0.0/16"))
+
+    by_vpc = hsm_client().describe_clusters(Filters={"vpcIds": [second["VpcId"]]})
+
+    assert first["VpcId"] != second["VpcId"]
+    assert [c["ClusterId"] for c in by_vpc["Clusters"]] == [second["ClusterId"]]
+
+
+def test_describe_clusters_without_max_results_pages_by_25(
+    emulator: Emulator,
+) -> None:
+    # The emulator does not enforce AWS's per-Region cluster quota (4 by
+    # default), so 26 clusters fit in one VPC.
+    subnet_ids = subnets()
+    created = [create_cluster(subnet_ids)["ClusterId"] for _ in range(26)]
+
+    first = hsm_client().describe_clusters()
+    second = hsm_client().describe_clusters(NextToken=first["NextToken"])
+
+    assert [c["ClusterId"] for c in first["Clusters"]] == created[:25]
+    assert [c["ClusterId"] for c in second["Clusters"]] == created[25:]
+    assert "NextToken" not in second
 
 
 def test_initialize_cluster_moves_to_initialized(emulator: Emulator) -> None:
@@ -499,16 +537,35 @@ def test_initialize_cluster_anchor_without_ca_flag_refused(
     assert message.startswith("TrustAnchor lacks basicConstraints CA:TRUE")
 
 
-def test_initialize_cluster_anchor_1024_bit_refused(emulator: Emulator) -> None:
+@pytest.mark.parametrize("bits", [2048, 4096])
+def test_initialize_cluster_anchor_key_size_accepted(
+    emulator: Emulator, bits: int
+) -> None:
     cluster = uninitialized_cluster(emulator)
-    small_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    anchor = ca_certificate(small_key)
-    signed = sign_csr(cluster["Certificates"]["ClusterCsr"], anchor, small_key)
+    anchor = ca_certificate(ca_key(bits))
+    signed = sign_csr(cluster["Certificates"]["ClusterCsr"], anchor, ca_key(bits))
+
+    reply = hsm_client().initialize_cluster(
+        ClusterId=cluster["ClusterId"], SignedCert=signed, TrustAnchor=pem(anchor)
+    )
+
+    assert reply["State"] == "INITIALIZE_IN_PROGRESS"
+
+
+@pytest.mark.parametrize("bits", [1024, 3072])
+def test_initialize_cluster_anchor_key_size_refused(
+    emulator: Emulator, bits: int
+) -> None:
+    cluster = uninitialized_cluster(emulator)
+    anchor = ca_certificate(ca_key(bits))
+    signed = sign_csr(cluster["Certificates"]["ClusterCsr"], anchor, ca_key(bits))
 
     code, message = initialize_error(cluster, signed, pem(anchor))
 
-    assert code == INVALID
-    assert message.startswith("TrustAnchor key is 1024-bit")
+    assert (code, message) == (
+        INVALID,
+        f"TrustAnchor key is {bits}-bit RSAPublicKey; it must be RSA 2048 or 4096.",
+    )
 
 
 def test_initialize_cluster_anchor_not_self_signed_refused(
@@ -791,7 +848,7 @@ def test_delete_hsm_by_eni_id_completes_when_eni_already_gone(
 ) -> None:
     cluster = uninitialized_cluster(emulator)
     [hsm] = cluster["Hsms"]
-    emulator.moto_backend("ec2").delete_network_interface(hsm["EniId"])
+    boto3.client("ec2").delete_network_interface(NetworkInterfaceId=hsm["EniId"])
 
     hsm_client().delete_hsm(ClusterId=cluster["ClusterId"], EniId=hsm["EniId"])
     emulator.clock.advance(emulator.profile.hsm_delete)

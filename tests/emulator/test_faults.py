@@ -66,6 +66,67 @@ def test_from_spec_bad_stuck_kind_refused() -> None:
         FaultPlan.from_spec("stuck=vpc:AVAILABLE")
 
 
+@pytest.mark.parametrize(
+    "stuck",
+    [
+        "cluster:CREATE_IN_PROGRESS",
+        "cluster:INITIALIZE_IN_PROGRESS",
+        "cluster:INITIALIZED",
+        "cluster:DELETE_IN_PROGRESS",
+        "hsm:CREATE_IN_PROGRESS",
+        "hsm:DELETE_IN_PROGRESS",
+        "key_store:CONNECTING",
+        "key_store:DISCONNECTING",
+    ],
+)
+def test_from_spec_stuck_state_a_resource_leaves_accepted(stuck: str) -> None:
+    kind, state = stuck.split(":")
+
+    assert FaultPlan.from_spec(f"stuck={stuck}").stuck_state(kind) == state
+
+
+@pytest.mark.parametrize(
+    ("stuck", "allowed"),
+    [
+        (
+            "cluster:ACTIVE",
+            "CREATE_IN_PROGRESS, INITIALIZE_IN_PROGRESS, INITIALIZED, "
+            "DELETE_IN_PROGRESS",
+        ),
+        ("hsm:ACTIVE", "CREATE_IN_PROGRESS, DELETE_IN_PROGRESS"),
+        ("key_store:CONNECTED", "CONNECTING, DISCONNECTING"),
+    ],
+)
+def test_from_spec_stuck_state_never_left_refused(stuck: str, allowed: str) -> None:
+    kind = stuck.split(":")[0]
+
+    with pytest.raises(FaultSpecError) as caught:
+        FaultPlan.from_spec(f"stuck={stuck}")
+
+    assert str(caught.value) == (
+        f"bad stuck fault {stuck}; a {kind} can be stuck only in {allowed}, "
+        "the states it leaves on its own"
+    )
+
+
+def test_from_spec_stuck_instance_refused() -> None:
+    with pytest.raises(FaultSpecError) as caught:
+        FaultPlan.from_spec("stuck=instance:PENDING")
+
+    assert str(caught.value) == (
+        "bad stuck fault instance:PENDING; the kind must be one of cluster, hsm, "
+        "key_store"
+    )
+
+
+def test_faults_route_stuck_state_never_left_answers_400(emulator: Emulator) -> None:
+    status, body = post(emulator, "POST", {"stuck": {"cluster": "ACTIVE"}})
+
+    assert status == 400
+    assert body["error"].startswith("bad stuck fault cluster:ACTIVE; a cluster can")
+    assert emulator.faults.stuck == {}
+
+
 def test_from_spec_bad_connect_error_refused() -> None:
     with pytest.raises(FaultSpecError, match="bad connect_error 'OOPS'; allowed:"):
         FaultPlan.from_spec("connect_error=OOPS")

@@ -3,7 +3,10 @@ error codes on the simulated clock, keys in a store, and deletion rules."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.error
+import urllib.request
 from typing import Any
 
 import boto3
@@ -81,6 +84,20 @@ def disconnect(setup: ClusterSetup, store_id: str) -> None:
 def error_of(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     error = raised.value.response["Error"]
     return error["Code"], error["Message"]
+
+
+def post_control(
+    emulator: Emulator, path: str, body: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """POST a JSON body to a control route; the status and the decoded answer."""
+    request = urllib.request.Request(
+        f"{emulator.url}{path}", data=json.dumps(body).encode(), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def create_store_key(store_id: str) -> str:
@@ -164,6 +181,32 @@ def test_create_custom_key_store_one_zone_is_refused(emulator: Emulator) -> None
     code, message = error_of(raised)
     assert code == "CloudHsmClusterInvalidConfigurationException"
     assert "ACTIVE HSMs in 1 Availability Zone(s)" in message
+
+
+def test_create_custom_key_store_two_hsms_in_one_zone_is_refused(
+    emulator: Emulator,
+) -> None:
+    setup = ready_cluster(emulator, hsm_zones=1)
+    add_hsm(setup, "us-east-1a")
+    zones = {h["AvailabilityZone"] for h in describe_hsms(setup)}
+
+    with pytest.raises(ClientError) as raised:
+        create_store(setup)
+
+    code, message = error_of(raised)
+    assert (len(setup.hsm_ids), zones) == (2, {"us-east-1a"})
+    assert code == "CloudHsmClusterInvalidConfigurationException"
+    assert "ACTIVE HSMs in 1 Availability Zone(s)" in message
+    assert "2 ACTIVE HSMs in different Availability Zones" in message
+
+
+def describe_hsms(setup: ClusterSetup) -> list[dict[str, Any]]:
+    clusters = boto3.client("cloudhsmv2").describe_clusters(
+        Filters={"clusterIds": [setup.cluster_id]}
+    )["Clusters"]
+    hsms: list[dict[str, Any]] = clusters[0]["Hsms"]
+    assert all(h["State"] == "ACTIVE" for h in hsms)
+    return hsms
 
 
 def test_create_custom_key_store_lost_security_group_rules_is_refused(
@@ -391,13 +434,76 @@ def test_connect_custom_key_store_wrong_passwords_lock_kmsuser_out(
     assert codes == ["INVALID_CREDENTIALS"] * 5 + ["USER_LOCKED_OUT"]
 
 
+LOGGED_IN_ELSEWHERE = "/_emulator/hsm/logged-in-elsewhere"
+
+
 def test_connect_custom_key_store_kmsuser_logged_in_fails(
     cluster: ClusterSetup,
 ) -> None:
-    hsm(cluster).mark_logged_in_elsewhere("kmsuser")
+    status, answer = post_control(
+        cluster.emulator,
+        LOGGED_IN_ELSEWHERE,
+        {"cluster_id": cluster.cluster_id, "username": "kmsuser", "logged_in": True},
+    )
     store_id = create_store(cluster)
 
+    assert (status, answer["logged_in"]) == (200, True)
     assert connect(cluster, store_id)["ConnectionErrorCode"] == "USER_LOGGED_IN"
+
+
+def test_connect_custom_key_store_after_session_closed_connects(
+    cluster: ClusterSetup,
+) -> None:
+    session = {"cluster_id": cluster.cluster_id, "username": "kmsuser"}
+    post_control(cluster.emulator, LOGGED_IN_ELSEWHERE, session)
+    store_id = create_store(cluster)
+    connect(cluster, store_id)
+    disconnect(cluster, store_id)
+
+    status, _ = post_control(
+        cluster.emulator, LOGGED_IN_ELSEWHERE, {**session, "logged_in": False}
+    )
+
+    assert status == 200
+    assert connect(cluster, store_id)["ConnectionState"] == "CONNECTED"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            {"cluster_id": "cluster-aaaaaaaaaaa", "username": "kmsuser"},
+            "no cluster cluster-aaaaaaaaaaa in the emulator; pass a ClusterId that "
+            "CreateCluster returned",
+        ),
+        (
+            {"username": "kmsuser"},
+            f"{LOGGED_IN_ELSEWHERE} needs cluster_id and username strings, got "
+            "None and 'kmsuser'",
+        ),
+        (
+            {"cluster_id": "", "username": "kmsuser", "logged_in": "yes"},
+            "logged_in must be true or false, got 'yes'",
+        ),
+    ],
+)
+def test_logged_in_elsewhere_route_bad_body_answers_400(
+    cluster: ClusterSetup, body: dict[str, Any], error: str
+) -> None:
+    status, answer = post_control(cluster.emulator, LOGGED_IN_ELSEWHERE, body)
+
+    assert (status, answer) == (400, {"error": error})
+
+
+def test_logged_in_elsewhere_route_unknown_user_answers_400(
+    cluster: ClusterSetup,
+) -> None:
+    body = {"cluster_id": cluster.cluster_id, "username": "nobody"}
+
+    status, answer = post_control(cluster.emulator, LOGGED_IN_ELSEWHERE, body)
+
+    assert status == 400
+    assert answer["error"].startswith("User nobody does not exist on any active HSM")
 
 
 def test_connect_custom_key_store_without_active_hsms_fails(
@@ -419,15 +525,16 @@ def test_connect_custom_key_store_deleted_subnet_fails(emulator: Emulator) -> No
     cluster = emulator.models.cloudhsm.cluster(setup.cluster_id)
     store_id = create_store(setup)
     hsm_subnets = {h.subnet_id for h in cluster.hsms}
-    spare = emulator.moto_backend("ec2").create_subnet(
-        vpc_id=cluster.vpc_id, cidr_block="10.20.3.0/24", availability_zone="us-east-1c"
-    )
-    cluster.subnet_mapping["us-east-1c"] = spare.id
-    boto3.client("ec2").delete_subnet(SubnetId=spare.id)
+    ec2 = boto3.client("ec2")
+    spare = ec2.create_subnet(
+        VpcId=cluster.vpc_id, CidrBlock="10.20.3.0/24", AvailabilityZone="us-east-1c"
+    )["Subnet"]["SubnetId"]
+    cluster.subnet_mapping["us-east-1c"] = spare
+    ec2.delete_subnet(SubnetId=spare)
 
     store = connect(setup, store_id)
 
-    assert spare.id not in hsm_subnets
+    assert spare not in hsm_subnets
     assert store["ConnectionErrorCode"] == "SUBNET_NOT_FOUND"
 
 
@@ -598,6 +705,83 @@ def test_encrypt_with_key_of_disconnected_store_is_refused(
     assert code == "KMSInvalidStateException"
     assert connected_store in message
     assert state == "Unavailable"
+
+
+def test_generate_data_key_with_store_key_round_trips(connected_store: str) -> None:
+    kms = boto3.client("kms")
+    key_id = create_store_key(connected_store)
+
+    data_key = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")
+    decrypted = kms.decrypt(CiphertextBlob=data_key["CiphertextBlob"])
+
+    assert len(data_key["Plaintext"]) == 32
+    assert decrypted["Plaintext"] == data_key["Plaintext"]
+    assert decrypted["KeyId"].endswith(key_id)
+
+
+def test_decrypt_with_key_of_disconnected_store_is_refused(
+    cluster: ClusterSetup, connected_store: str
+) -> None:
+    kms = boto3.client("kms")
+    key_id = create_store_key(connected_store)
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"data")["CiphertextBlob"]
+    disconnect(cluster, connected_store)
+
+    with pytest.raises(ClientError) as raised:
+        kms.decrypt(CiphertextBlob=blob)
+
+    code, message = error_of(raised)
+    assert describe(connected_store)["ConnectionState"] == "DISCONNECTED"
+    assert code == "KMSInvalidStateException"
+    assert f"Decrypt cannot use key {key_id}" in message
+    assert connected_store in message
+
+
+def test_generate_data_key_with_key_of_disconnected_store_is_refused(
+    cluster: ClusterSetup, connected_store: str
+) -> None:
+    key_id = create_store_key(connected_store)
+    disconnect(cluster, connected_store)
+
+    with pytest.raises(ClientError) as raised:
+        boto3.client("kms").generate_data_key(KeyId=key_id, KeySpec="AES_256")
+
+    code, message = error_of(raised)
+    assert code == "KMSInvalidStateException"
+    assert f"GenerateDataKey cannot use key {key_id}" in message
+
+
+@pytest.mark.parametrize("days", [6, 31])
+def test_schedule_key_deletion_window_out_of_range_is_refused(
+    connected_store: str, days: int
+) -> None:
+    key_id = create_store_key(connected_store)
+
+    with pytest.raises(ClientError) as raised:
+        boto3.client("kms").schedule_key_deletion(
+            KeyId=key_id, PendingWindowInDays=days
+        )
+    state = boto3.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
+
+    code, message = error_of(raised)
+    assert code == "ValidationException"
+    assert message.startswith(
+        f"PendingWindowInDays must be between 7 and 30, got {days}."
+    )
+    assert state == "Enabled"
+
+
+def test_schedule_key_deletion_window_out_of_range_for_kms_key_is_refused(
+    emulator: Emulator,
+) -> None:
+    kms = boto3.client("kms")
+    key_id = kms.create_key(Description="not in a key store")["KeyMetadata"]["KeyId"]
+
+    with pytest.raises(ClientError) as raised:
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=6)
+
+    assert error_of(raised)[0] == "ValidationException"
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
 
 
 def test_schedule_key_deletion_dates_deletion_on_simulated_clock(

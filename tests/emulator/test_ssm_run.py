@@ -116,6 +116,7 @@ def test_send_command_refuses_other_documents(emulator: Emulator) -> None:
 
 def test_get_command_invocation_follows_simulated_clock(emulator: Emulator) -> None:
     ssm = boto3.client("ssm")
+    profile = emulator.profile
     instance_id = online_instance(emulator)
     command_id = ssm.send_command(
         InstanceIds=[instance_id],
@@ -123,18 +124,41 @@ def test_get_command_invocation_follows_simulated_clock(emulator: Emulator) -> N
         Parameters={"commands": ["echo hello"]},
     )["Command"]["CommandId"]
 
+    def invocation() -> dict[str, Any]:
+        return ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
+
     with pytest.raises(ClientError) as raised:
-        ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
-    emulator.clock.advance(emulator.profile.invocation_not_found)
-    running = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
-    emulator.clock.advance(emulator.profile.ssm_command)
-    done = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
+        invocation()
+    emulator.clock.advance(profile.invocation_not_found)
+    pending = invocation()
+    emulator.clock.advance(profile.ssm_pending)
+    running = invocation()
+    emulator.clock.advance(profile.ssm_command)
+    done = invocation()
 
     assert raised.value.response["Error"]["Code"] == "InvocationDoesNotExist"
     assert command_id in raised.value.response["Error"]["Message"]
+    assert (pending["Status"], pending["StatusDetails"]) == ("Pending", "Pending")
+    assert (pending["ResponseCode"], pending["ExecutionStartDateTime"]) == (-1, "")
     assert (running["Status"], running["StandardOutputContent"]) == ("InProgress", "")
     assert (done["Status"], done["ResponseCode"]) == ("Success", 0)
     assert done["StandardOutputContent"] == "hello\n"
+
+
+def test_list_commands_pending_invocation_is_neither_done_nor_in_progress(
+    emulator: Emulator,
+) -> None:
+    ssm = boto3.client("ssm")
+    instance_id = online_instance(emulator)
+    ssm.send_command(
+        InstanceIds=[instance_id],
+        DocumentName="AWS-RunShellScript",
+        Parameters={"commands": ["true"]},
+    )
+
+    [command] = ssm.list_commands()["Commands"]
+
+    assert (command["Status"], command["CompletedCount"]) == ("Pending", 0)
 
 
 def test_send_command_runs_script_in_sandbox(emulator: Emulator) -> None:
