@@ -235,6 +235,7 @@ class Emulator:
             module.install(self)
 
     def _register_control_routes(self) -> None:
+        self.register_route("GET", "/_emulator/about", self._about)
         self.register_route("GET", "/_emulator/clock", self._clock_now)
         self.register_route("POST", "/_emulator/clock/sleep", self._clock_sleep)
         self.register_route("POST", "/_emulator/clock/advance", self._clock_advance)
@@ -247,6 +248,13 @@ class Emulator:
         self.register_route("POST", "/_emulator/faults", self._faults_set)
         self.register_route("DELETE", "/_emulator/faults", self._faults_clear)
         self.register_route("GET", "/_emulator/calls", self._calls_list)
+
+    def _about(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "now": self.clock.now(),
+            "region": self.region,
+            "profile": self.profile.name,
+        }
 
     def _clock_now(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"now": self.clock.now(), "participants": self.clock.participants}

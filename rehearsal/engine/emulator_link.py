@@ -92,6 +92,10 @@ class EmulatorLink:
         reply = self._call("GET", "/_emulator/calls")
         return list(reply if isinstance(reply, list) else reply.get("calls", []))
 
+    def about(self) -> dict[str, Any]:
+        """The emulator's Region and timing profile."""
+        return dict(self._call("GET", "/_emulator/about"))
+
     def is_up(self) -> bool:
         """True when the emulator answers its clock route."""
         try:
@@ -160,13 +164,22 @@ class AttachedEmulator:
 
     def __init__(self, url: str, region: str, profile: str) -> None:
         self.link = EmulatorLink(url, region)
-        self.profile = profile
         if not self.link.is_up():
             raise EmulatorError(
                 f"no emulator answers at {url}; start one with `python -m "
                 f"rehearsal.emulator --port N --profile {profile}` and pass "
                 "--emulator-url http://127.0.0.1:N"
             )
+        about = self.link.about()
+        if about["region"] != region:
+            raise EmulatorError(
+                f"the emulator at {url} serves Region {about['region']}, but the "
+                f"stack's aws:region is {region}: start the emulator with "
+                f"`python -m rehearsal.emulator --port N --region {region}`, or set "
+                f"aws:region to {about['region']} in the stack's config"
+            )
+        # The report names the profile the emulator really runs.
+        self.profile = str(about["profile"])
 
     def stop(self) -> None:
         """Leave the emulator running: its owner stops it."""

@@ -344,8 +344,9 @@ class Rehearsal:
             _clear_state(self.workdir)
         emulator = shared or self._start_or_attach(step, workdir)
         try:
-            if self.options.faults:
-                emulator.link.set_faults(_fault_body(self.options.faults))
+            # Every run sets its own faults, none included: an emulator shared
+            # with earlier runs must not keep theirs.
+            emulator.link.set_faults(_fault_body(self.options.faults))
             yield emulator
         finally:
             if shared is None and step in ("all", "destroy"):

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from rehearsal.engine.config import RehearsalConfig
+from rehearsal.engine.emulator_link import AttachedEmulator
+from rehearsal.engine.errors import EmulatorError
 from rehearsal.engine.runner import Rehearsal, RehearsalOptions, RunContext
+from tests.rehearsal.rehearsal_capture import SharedEmulator
 from tests.rehearsal.sample_program import sample_program
 from tests.rehearsal.test_rehearsal import REPORT_FIELDS
 
@@ -30,7 +33,10 @@ def note_checks(directory: Path) -> Callable[..., dict[str, Callable[[], None]]]
 
 
 def rehearse(
-    tmp_path: Path, faults: str = "", **program_options: Any
+    tmp_path: Path,
+    faults: str = "",
+    emulator: SharedEmulator | None = None,
+    **program_options: Any,
 ) -> dict[str, Any]:
     notes = tmp_path / "notes"
     notes.mkdir()
@@ -43,6 +49,7 @@ def rehearse(
         program=sample_program(str(notes), **program_options),
         verify=note_checks(notes),
         faults=faults,
+        emulator=emulator,
     )
     Rehearsal(options).run()
     return json.loads(options.report_path.read_text())
@@ -130,3 +137,33 @@ def test_all_with_bad_fault_spec_fails_naming_it(tmp_path: Path) -> None:
 
     assert report["error"].startswith("--faults 'earthquake=1': ")
     assert "allowed: throttle=<0..1>" in report["error"]
+
+
+def test_all_on_a_shared_emulator_clears_faults_an_earlier_run_left(
+    tmp_path: Path, shared_emulator: SharedEmulator
+) -> None:
+    shared_emulator.link.set_faults({"throttle": 1.0})
+
+    report = rehearse(tmp_path, emulator=shared_emulator)
+
+    assert report["error"] is None
+    assert report["throttled_calls"] == 0
+
+
+def test_attached_emulator_of_another_region_is_refused_naming_both(
+    shared_emulator: SharedEmulator,
+) -> None:
+    with pytest.raises(EmulatorError) as raised:
+        AttachedEmulator(shared_emulator.emulator.url, "us-west-2", "fast")
+
+    message = str(raised.value)
+    assert "serves Region us-east-1, but the stack's aws:region is us-west-2" in message
+    assert "--region us-west-2" in message
+
+
+def test_attached_emulator_reports_the_profile_it_really_runs(
+    shared_emulator: SharedEmulator,
+) -> None:
+    attached = AttachedEmulator(shared_emulator.emulator.url, "us-east-1", "realistic")
+
+    assert attached.profile == "fast"
