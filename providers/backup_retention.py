@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from botocore.exceptions import ClientError
 from pulumi import ResourceOptions
 from pulumi.dynamic import (
     CheckResult,
@@ -30,6 +31,7 @@ from providers._inputs import (
     changed_inputs,
     input_props,
 )
+from providers.errors import ClusterStateError
 
 MIN_DAYS = 7
 MAX_DAYS = 379
@@ -39,9 +41,26 @@ def set_retention(cluster_id: str, days: int, region: str | None) -> None:
     """Apply the policy; ModifyCluster with the same value again is harmless."""
     require_cluster(cluster_id, region)
     cloudhsm = aws.client("cloudhsmv2", region)
-    cloudhsm.modify_cluster(
-        ClusterId=cluster_id,
-        BackupRetentionPolicy={"Type": "DAYS", "Value": str(days)},
+    try:
+        cloudhsm.modify_cluster(
+            ClusterId=cluster_id,
+            BackupRetentionPolicy={"Type": "DAYS", "Value": str(days)},
+        )
+    except ClientError as error:
+        raise _modify_refused(cluster_id, days, error) from error
+
+
+def _modify_refused(
+    cluster_id: str, days: int, error: ClientError
+) -> ClusterStateError:
+    code = aws.error_code(error) or "unknown error"
+    message = error.response.get("Error", {}).get("Message", "")
+    return ClusterStateError(
+        f"ModifyCluster refused a backup retention of {days} days for CloudHSM "
+        f"cluster {cluster_id}: {code}: {message}. Check the cluster with `aws "
+        f"cloudhsmv2 describe-clusters --filters clusterIds={cluster_id}` and "
+        f"backupRetentionDays ({MIN_DAYS} to {MAX_DAYS}), fix what AWS names, then "
+        "run `pulumi up` again."
     )
 
 

@@ -3,10 +3,11 @@
 Run after activation and before the second HSM: HSMs added later are cloned
 from a backup, so they carry every user made before them. The password is read
 on the instance from Secrets Manager; the provider never sees it, so the
-password rule (`password_rule_violation`) is applied by the program to values
-it sets. A user found with partial cluster coverage is deleted and created
-again on every ACTIVE HSM, but only while no key store uses the cluster (then
-it may own keys, and the error says how to repair the HSMs instead).
+password rule is applied where the program reads passwords from its config
+(`stack_config`). A user found with partial cluster coverage is deleted and
+created again on every ACTIVE HSM, but only while no key store uses the
+cluster (then it may own keys, and the error says how to repair the HSMs
+instead).
 Known gap: the user is deleted only when both the cluster and the admin
 instance are still there; otherwise delete logs and succeeds, and the user goes
 with the cluster.
@@ -14,7 +15,6 @@ with the cluster.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,23 +48,7 @@ from providers.cluster_activation import wait_for_client
 from providers.errors import ClusterStateError, HsmCommandFailed
 
 CRYPTO_USER_ROLE = "crypto-user"
-PASSWORD_PATTERN = re.compile(r"^[A-Za-z0-9]{7,32}$")
 REPLACING_INPUTS = ("region", "cluster_id", "username")
-
-
-def password_rule_violation(password: str, name: str) -> str | None:
-    """Why `password` breaks the HSM password rule, or None; never echoes it.
-
-    HSM passwords are 7-32 characters; `kmsuser` passwords are alphanumeric
-    because KMS once rejected other characters.
-    """
-    if PASSWORD_PATTERN.fullmatch(password):
-        return None
-    return (
-        f"{name} has {len(password)} characters, some outside [A-Za-z0-9]"
-        if 7 <= len(password) <= 32
-        else f"{name} has {len(password)} characters"
-    ) + "; HSM passwords must be 7 to 32 letters and digits."
 
 
 def list_users(

@@ -24,7 +24,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers._inputs import InputCheck, as_int, input_props
+from providers._inputs import InputCheck, as_int, input_props, is_unknown
 
 ALPHABET = string.ascii_letters + string.digits
 MIN_LENGTH = 7
@@ -53,6 +53,10 @@ class GeneratedPasswordProvider(ResourceProvider):
         return ReadResult(id_, props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if is_unknown(news.get("length")):
+            # A length known only after another resource is made may differ, and
+            # a new length means a new password: preview shows a possible replace.
+            return DiffResult(changes=True, replaces=["length"])
         changed = as_int(olds["length"]) != as_int(news["length"])
         return DiffResult(
             changes=changed, replaces=["length"] if changed else [], stables=["value"]

@@ -2,8 +2,9 @@
 
 Scripts carry no secrets: they fetch passwords on the instance from Secrets
 Manager by ARN, because SSM stores command parameters and lists them to anyone
-allowed `ssm:ListCommands`. The output that comes back is masked anyway, in
-case a caller knows a secret that a tool echoed.
+allowed `ssm:ListCommands`, and they never print them. `run_script` masks in
+the output only the values a caller passes as `secrets_to_mask`; the providers
+pass none, since they never hold the passwords the instance reads.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ _LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CommandResult:
-    """What a finished command left: status, exit code and masked output."""
+    """What a finished command left: status, exit code and output.
+
+    stdout and stderr have the caller's `secrets_to_mask` replaced, if any.
+    """
 
     command_id: str
     instance_id: str
@@ -59,9 +63,11 @@ def run_script(
 ) -> CommandResult:
     """Run `script` with bash on the instance and return its result once Success.
 
-    Raises `SsmCommandFailed` (exit code and the last lines of output, masked)
-    when the command ends Failed, TimedOut or Cancelled, and `WaitTimeout` when
-    it does not end within `timeout_seconds`.
+    Every value in `secrets_to_mask` is replaced by asterisks in the output
+    returned or raised; nothing else is masked. Raises `SsmCommandFailed` (exit
+    code and the last lines of output) when the command ends Failed, TimedOut
+    or Cancelled, and `WaitTimeout` when it does not end within
+    `timeout_seconds`.
     """
     ssm = aws.client("ssm", region)
     command_id = _send(ssm, instance_id, script, comment, timeout_seconds)

@@ -37,8 +37,8 @@ PROGRESS_EVERY_SECONDS = 300.0
 EARLY_FRACTION = 0.75
 DEFAULT_NEXT_STEP = (
     "Look at the resource in the AWS console or CLI; when it finishes, run "
-    "`pulumi up` again (the provider adopts what already exists), or raise "
-    "timeout_seconds if it is only slow."
+    "`pulumi up` again (the provider adopts what already exists). If it is only "
+    "slow, allow more time with `pulumi config set waitTimeoutMinutes <minutes>`."
 )
 
 _LOG = logging.getLogger(__name__)

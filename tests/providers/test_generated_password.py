@@ -1,4 +1,4 @@
-"""GeneratedPassword and the HSM password rule the program applies."""
+"""GeneratedPassword, and the HSM password rule the stack config applies."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import dill
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
-from providers.crypto_user import password_rule_violation
 from providers.generated_password import (
     ALPHABET,
     GeneratedPasswordProvider,
     generate_password,
 )
+from stack_config import ConfigError, load_stack_config
 from tests.providers.results import outs_of
 
 
@@ -83,6 +83,16 @@ def test_diff_changed_length_replaces() -> None:
     assert diff.replaces == ["length"]
 
 
+def test_diff_unknown_length_reports_a_possible_replacement() -> None:
+    outs = outs_of(GeneratedPasswordProvider().create({"length": 12}))
+
+    diff = GeneratedPasswordProvider().diff("p", outs, {"length": UNKNOWN})
+
+    assert diff.changes is True
+    assert diff.replaces == ["length"]
+    assert "value" not in (diff.stables or [])
+
+
 def test_update_keeps_the_value() -> None:
     outs = outs_of(GeneratedPasswordProvider().create({"length": 12}))
 
@@ -97,27 +107,51 @@ def test_generate_password_draws_from_the_whole_alphabet() -> None:
     assert drawn == set(ALPHABET)
 
 
-@pytest.mark.parametrize("password", ["a" * 6, "a" * 33])
-def test_password_rule_rejects_length_6_and_33(password: str) -> None:
-    message = password_rule_violation(password, "hsm:kmsuserPassword")
-
-    assert message == (
-        f"hsm:kmsuserPassword has {len(password)} characters; HSM passwords must be "
-        "7 to 32 letters and digits."
-    )
+def config_error(values: dict[str, str]) -> ConfigError:
+    with pytest.raises(ConfigError) as raised:
+        load_stack_config(values, stack="test")
+    return raised.value
 
 
-def test_password_rule_rejects_symbols_without_echoing_them() -> None:
-    message = password_rule_violation("Secret$Pass!word", "hsm:adminPassword")
+SHORT_PASSWORD = "Sh0rtP"  # 6 characters
+LONG_PASSWORD = "L0ngPassw0rd" * 2 + "L0ngPassw"  # 33 characters
 
-    assert message is not None
-    assert "some outside [A-Za-z0-9]" in message
-    assert "Secret$Pass!word" not in message
+
+@pytest.mark.parametrize(
+    ("key", "charset"),
+    [("adminPassword", "printable characters"), ("kmsuserPassword", "letters")],
+)
+@pytest.mark.parametrize("password", [SHORT_PASSWORD, LONG_PASSWORD])
+def test_load_stack_config_rejects_password_of_6_and_33_characters(
+    key: str, charset: str, password: str
+) -> None:
+    error = config_error({key: password})
+
+    message = str(error)
+    assert [problem.key for problem in error.problems] == [key]
+    assert f"{key} = <secret of {len(password)} characters>" in message
+    assert f"allowed is 7 to 32 {charset}" in message
+    assert f"pulumi config set --secret {key} <password>" in message
+    assert password not in message
+
+
+def test_load_stack_config_rejects_kmsuser_password_with_symbols_unechoed() -> None:
+    error = config_error({"kmsuserPassword": "Secret$Pass!word"})
+
+    assert [problem.key for problem in error.problems] == ["kmsuserPassword"]
+    assert "7 to 32 letters and digits" in str(error)
+    assert "Secret$Pass!word" not in str(error)
 
 
 @pytest.mark.parametrize("password", ["a" * 7, "Ab3" * 10 + "xy"])
-def test_password_rule_accepts_7_to_32_alphanumerics(password: str) -> None:
-    assert password_rule_violation(password, "p") is None
+def test_load_stack_config_accepts_passwords_of_7_to_32_alphanumerics(
+    password: str,
+) -> None:
+    config = load_stack_config(
+        {"adminPassword": password, "kmsuserPassword": password}, stack="test"
+    )
+
+    assert (config.admin_password, config.kmsuser_password) == (password, password)
 
 
 def test_provider_survives_dill_round_trip() -> None:

@@ -18,6 +18,7 @@ from providers.cluster_initialization import (
     ClusterInitializationArgs,
 )
 from providers.crypto_user import CryptoUser, CryptoUserArgs
+from providers.crypto_user_password import CryptoUserPassword, CryptoUserPasswordArgs
 from providers.csr_signing import ClusterCsrSigning, ClusterCsrSigningArgs
 from providers.customer_ca import CustomerCa, CustomerCaArgs
 from providers.generated_password import GeneratedPassword, GeneratedPasswordArgs
@@ -25,7 +26,9 @@ from providers.key_store_connection import KeyStoreConnection, KeyStoreConnectio
 from providers.user_coverage import CryptoUserCoverage, CryptoUserCoverageArgs
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:s"
-CASES: list[tuple[type, Any, list[str], list[str]]] = [
+# (resource, args, additional_secret_outputs registered, outputs declared None);
+# None: the resource passes no additional_secret_outputs (it has no secret).
+CASES: list[tuple[type, Any, list[str] | None, list[str]]] = [
     (GeneratedPassword, GeneratedPasswordArgs(), ["value"], ["value"]),
     (
         CustomerCa,
@@ -83,6 +86,18 @@ CASES: list[tuple[type, Any, list[str], list[str]]] = [
         ["hsm_count_at_creation"],
     ),
     (
+        CryptoUserPassword,
+        CryptoUserPasswordArgs(
+            cluster_id="c",
+            instance_id="i",
+            hsm_ips=["10.0.0.1", "10.0.1.1"],
+            password_secret_arn=ARN,
+            admin_password_secret_arn=ARN,
+        ),
+        None,
+        [],
+    ),
+    (
         CryptoUserCoverage,
         CryptoUserCoverageArgs(
             cluster_id="c",
@@ -131,7 +146,7 @@ def test_construct_registers_type_props_and_secret_outputs(
     registrations: list[dict[str, Any]],
     resource: type,
     args: Any,
-    secrets: list[str],
+    secrets: list[str] | None,
     outputs: list[str],
 ) -> None:
     resource("r", args, ResourceOptions(protect=True))
