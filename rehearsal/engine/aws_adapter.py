@@ -263,16 +263,21 @@ def tags_of(inputs: Outputs) -> list[dict[str, str]]:
 
 
 def auto_name(
-    inputs: Outputs, logical_name: str, key: str = "name", stack: str = ""
+    inputs: Outputs,
+    logical_name: str,
+    key: str = "name",
+    stack: str = "",
+    moment: float = 0.0,
 ) -> str:
     """The physical name: given, from a prefix, or made from the logical name.
 
-    Pulumi adds a random suffix; the rehearsal derives one from the stack and the
-    logical name, so reruns in a fresh emulator make the same names and two stacks
-    in one emulator do not collide.
+    Pulumi adds a unique suffix; the rehearsal derives one from the stack, the
+    logical name and the simulated `moment` of creation, so reruns in a fresh
+    emulator make the same names, while two stacks, or a stack deployed again,
+    in one emulator do not collide (a deleted secret keeps its name for 30 days).
     """
     if inputs.get(key):
         return str(inputs[key])
     prefix = inputs.get(f"{key}Prefix") or f"{logical_name}-"
-    seed = f"{stack}::{logical_name}" if stack else logical_name
+    seed = f"{stack}::{logical_name}::{moment}"
     return f"{prefix}{hashlib.sha256(seed.encode()).hexdigest()[:7]}"

@@ -396,7 +396,7 @@ def _permission(rule: Outputs) -> dict[str, Any]:
 
 def _create_group(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
     ec2 = ctx.client("ec2")
-    group_name = auto_name(inputs, name, stack=ctx.stack)
+    group_name = auto_name(inputs, name, stack=ctx.stack, moment=ctx.clock.now())
     group_id = ec2.create_security_group(
         GroupName=group_name,
         Description=inputs.get("description") or "Managed by Pulumi",

@@ -33,7 +33,7 @@ def _or_none(call: Any, **params: Any) -> Any:
 
 
 def _create_role(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    role_name = auto_name(inputs, name, stack=ctx.stack)
+    role_name = auto_name(inputs, name, stack=ctx.stack, moment=ctx.clock.now())
     params: dict[str, Any] = {
         "RoleName": role_name,
         "AssumeRolePolicyDocument": inputs["assumeRolePolicy"],
@@ -87,7 +87,7 @@ def _delete_attachment(ctx: AwsContext, _id: str, outputs: Outputs) -> Deletion:
 def _create_role_policy(
     ctx: AwsContext, name: str, inputs: Outputs
 ) -> tuple[str, Outputs]:
-    policy_name = auto_name(inputs, name, stack=ctx.stack)
+    policy_name = auto_name(inputs, name, stack=ctx.stack, moment=ctx.clock.now())
     ctx.client("iam").put_role_policy(
         RoleName=inputs["role"], PolicyName=policy_name, PolicyDocument=inputs["policy"]
     )
@@ -112,7 +112,7 @@ def _delete_role_policy(ctx: AwsContext, _id: str, outputs: Outputs) -> Deletion
 
 def _create_profile(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
     iam = ctx.client("iam")
-    profile_name = auto_name(inputs, name, stack=ctx.stack)
+    profile_name = auto_name(inputs, name, stack=ctx.stack, moment=ctx.clock.now())
     profile = iam.create_instance_profile(
         InstanceProfileName=profile_name, Path=inputs.get("path") or "/"
     )["InstanceProfile"]
@@ -147,7 +147,7 @@ def _delete_profile(ctx: AwsContext, id_: str, outputs: Outputs) -> Deletion:
 
 
 def _create_secret(ctx: AwsContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    secret_name = auto_name(inputs, name, stack=ctx.stack)
+    secret_name = auto_name(inputs, name, stack=ctx.stack, moment=ctx.clock.now())
     params: dict[str, Any] = {"Name": secret_name}
     for key, pascal in (("description", "Description"), ("kmsKeyId", "KmsKeyId")):
         if inputs.get(key):

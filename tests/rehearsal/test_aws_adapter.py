@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from providers.waiting import HttpClock
 from rehearsal.emulator import Emulator
-from rehearsal.engine.aws_adapter import AwsAdapter
+from rehearsal.engine.aws_adapter import AwsAdapter, auto_name
 from rehearsal.engine.aws_hsm import PULUMI_AWS_POLL_SECONDS
 from rehearsal.engine.errors import UnsupportedResourceError
 
@@ -376,3 +376,14 @@ def test_delete_cluster_still_holding_hsm_fails_with_aws_error(
     error = raised.value.response["Error"]
     assert error["Code"] == "CloudHsmInvalidRequestException"
     assert error["Message"].startswith(f"Cluster {cluster['id']} still contains HSMs")
+
+
+def test_auto_name_differs_for_a_stack_deployed_again_later() -> None:
+    first = auto_name({"namePrefix": "fips/dev/admin-"}, "secret", stack="dev")
+    again = auto_name(
+        {"namePrefix": "fips/dev/admin-"}, "secret", stack="dev", moment=3600.0
+    )
+
+    assert first.startswith("fips/dev/admin-") and again.startswith("fips/dev/admin-")
+    assert first != again
+    assert first == auto_name({"namePrefix": "fips/dev/admin-"}, "secret", stack="dev")
