@@ -152,9 +152,13 @@ def write_config(path: Path, ca: SuppliedCa | None, **extra: Any) -> Path:
 
 
 def rehearse(
-    shared: SharedEmulator, config: Path, workdir: Path, faults: str = ""
+    shared: SharedEmulator,
+    config: Path,
+    workdir: Path,
+    faults: str = "",
+    step: str = "all",
 ) -> CapturedRun:
-    """Rehearse `config` (`--step all`) as its own stack; keep what it produced."""
+    """Rehearse `config` (`--step all` or `step`) as its own stack; keep its output."""
     before = len(shared.emulator.calls.all())
     shared.link.set_faults({})
     options = RehearsalOptions(
@@ -164,6 +168,7 @@ def rehearse(
         report_path=workdir / "report.json",
         faults=faults,
         emulator=shared,
+        step=step,
     )
 
     printed = io.StringIO()

@@ -5,7 +5,8 @@ passwords and a supplied CA: it must pass every check, keep the key store
 APIs under their quota, and leave no secret in anything it produced; 30
 simulated days after its destroy, the cleanup command removes the key store
 record. It also prints the stack's cost estimate before creating anything. A
-second run fails half way (every SSM command fails) and is scanned the same way.
+second run fails half way (every SSM command fails) and is scanned the same way,
+and a third is scanned while deployed, its state holding every output.
 """
 
 from __future__ import annotations
@@ -64,6 +65,19 @@ def faulty_run(
 
 
 @pytest.fixture(scope="module")
+def deployed_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    ca: SuppliedCa,
+    shared_emulator: SharedEmulator,
+) -> Iterator[CapturedRun]:
+    """The stack after `--step up`: its state holds every output until destroy."""
+    workdir = tmp_path_factory.mktemp("deployed")
+    config = write_config(workdir.parent / "deployed.yaml", ca)
+    yield rehearse(shared_emulator, config, workdir, step="up")
+    rehearse(shared_emulator, config, workdir, step="destroy")
+
+
+@pytest.fixture(scope="module")
 def failed_run(
     tmp_path_factory: pytest.TempPathFactory,
     ca: SuppliedCa,
@@ -115,6 +129,17 @@ def test_all_with_known_secrets_leaves_none_in_anything_produced(
 
     assert any("argv.log" in where for where in texts)
     assert faulty_run.ssm_history
+    assert occurrences(texts, secrets_of(ca)) == []
+
+
+def test_up_with_known_secrets_leaves_none_in_the_deployed_state(
+    deployed_run: CapturedRun, ca: SuppliedCa
+) -> None:
+    texts = deployed_run.produced_texts()
+    state_files = [where for where in texts if "/state/" in where]
+
+    assert deployed_run.report["error"] is None
+    assert any("cluster-customer-ca" in where for where in state_files)
     assert occurrences(texts, secrets_of(ca)) == []
 
 
