@@ -206,12 +206,21 @@ def _string_list(item_pattern: str, description: str) -> Parser:
     return parse
 
 
+# AWS takes 50 tags per resource; the stack adds one of its own to each (Name or
+# fips-keystore:stack).
+MAX_TAGS = 49
+
+
 def _tags(value: Any) -> dict[str, str]:
     allowed = (
-        "allowed is a map of tag keys (1-128 characters, not starting with aws:) "
-        "to string values (up to 256 characters)"
+        f"allowed is a map of at most {MAX_TAGS} tag keys (1-128 characters, not "
+        "starting with aws:) to string values (up to 256 characters)"
     )
     tags = _decoded(value, dict, allowed)
+    if len(tags) > MAX_TAGS:
+        raise _Rejected(
+            f"{allowed}; AWS takes 50 tags per resource and the stack adds one"
+        )
     for key, tag_value in tags.items():
         valid_key = isinstance(key, str) and 1 <= len(key) <= 128
         if not valid_key or key.lower().startswith("aws:"):

@@ -57,14 +57,25 @@ class Network(pulumi.ComponentResource):
         assert vpc_id is not None
         # Asked synchronously: a bad subnet stops the program before any resource
         # is declared, so nothing is created (even with `up --skip-preview`).
-        subnets = [
-            aws.ec2.get_subnet(id=subnet_id, opts=pulumi.InvokeOptions(parent=self))
-            for subnet_id in config.subnet_ids
-        ]
+        subnets = [self._given_subnet(subnet_id) for subnet_id in config.subnet_ids]
         pairs = checked_subnets(vpc_id, subnets)
         self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.subnet_ids = pulumi.Output.from_input([s for s, _ in pairs])
         self.availability_zones = pulumi.Output.from_input([z for _, z in pairs])
+
+    def _given_subnet(self, subnet_id: str) -> aws.ec2.GetSubnetResult:
+        try:
+            return aws.ec2.get_subnet(
+                id=subnet_id, opts=pulumi.InvokeOptions(parent=self)
+            )
+        except Exception as error:  # a failed invoke raises a plain Exception
+            raise NetworkError(
+                f"subnetIds holds {subnet_id}, which AWS could not find in this "
+                f"account and Region ({error}). Check it with `aws ec2 "
+                f"describe-subnets --subnet-ids {subnet_id}` and aws:region, then "
+                "set the right ids with `pulumi config set --path 'subnetIds[0]' "
+                "subnet-...`."
+            ) from error
 
     def _create_network(
         self, name: str, config: StackConfig, child: pulumi.ResourceOptions

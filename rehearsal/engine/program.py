@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 import pulumi
+from botocore.exceptions import ClientError
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import SETTINGS, get_root_resource
@@ -255,7 +256,12 @@ class RehearsalMocks(mocks.Mocks):
         self.adapter = adapter
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict, list | None]:
-        return self.adapter.invoke(args.token, dict(args.args)), []
+        """Answer a data source; AWS refusing it fails the invoke, as the engine
+        does: the SDK raises `invoke of ... failed` where the program called it."""
+        try:
+            return self.adapter.invoke(args.token, dict(args.args)), []
+        except ClientError as error:
+            return {}, [("", f"invocation of {args.token} returned an error: {error}")]
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict]:
         raise UnsupportedResourceError(

@@ -147,10 +147,15 @@ BAD_CONFIGS: list[tuple[dict[str, Any], str, str]] = [
     ({"protectKeys": 1}, "protectKeys", "true or false"),
     ({"waitTimeoutMinutes": 5}, "waitTimeoutMinutes", "from 10 to 240"),
     ({"connectTimeoutMinutes": 500}, "connectTimeoutMinutes", "from 10 to 240"),
-    ({"tags": ["a"]}, "tags", "map of tag keys"),
+    ({"tags": ["a"]}, "tags", "map of at most 49 tag keys"),
+    (
+        {"tags": {f"team-{n}": "x" for n in range(50)}},
+        "tags",
+        "AWS takes 50 tags per resource and the stack adds one",
+    ),
     ({"tags": {"aws:owner": "me"}}, "tags", "not starting with aws:"),
     ({"tags": {"team": 7}}, "tags", "string values"),
-    ({"tags": "{not json"}, "tags", "map of tag keys"),
+    ({"tags": "{not json"}, "tags", "map of at most 49 tag keys"),
     ({"clusterId": "cluster-1"}, "clusterId", "cluster id like"),
     ({"sourceBackupId": "bkp-1"}, "sourceBackupId", "backup id like"),
     (

@@ -46,6 +46,12 @@ NAMED_CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "subnetIds",
         "at least 2 subnets in distinct availability zones",
     ),
+    (
+        "subnets-not-found",
+        {"vpcId": "vpc-0abc1234", "subnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"]},
+        "subnetIds",
+        "subnet-0aaa1111, which AWS could not find in this account and Region",
+    ),
     ("hsm-count-1-with-key-store", {"hsmCount": 1}, "hsmCount", "2 to 6 when"),
     ("unknown-hsm-type", {"hsmType": "hsm3.large"}, "hsmType", "one of hsm2m.medium"),
     (
