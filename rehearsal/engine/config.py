@@ -4,12 +4,14 @@ Secure values (`{secure: v1:...}`) can only be decrypted by the Pulumi CLI, so t
 refused: a rehearsal takes them as plain values from a separate `--config-file`.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
 from pulumi.runtime.config import set_all_config
 
@@ -73,9 +75,31 @@ def _load(path: Path, project_dir: Path, stack: str) -> RehearsalConfig:
         _refuse_secure(full_key, value, path)
         values[full_key] = _as_config_string(value)
 
+    _check_region(values.get("aws:region"), path)
     secret_keys = {key for key, decl in declared.items() if _declared_secret(decl)}
     secret_keys |= {key for key in values if _SECRET_NAME.search(key.split(":")[-1])}
     return RehearsalConfig(stack, path, values, frozenset(secret_keys))
+
+
+def _check_region(region: str | None, path: Path) -> None:
+    """pulumi-aws refuses a Region it does not know; so does the rehearsal, first."""
+    if region is None or region in _cloudhsm_regions():
+        return
+    raise ConfigFileError(
+        f"aws:region {region!r} in {path} is not a Region where AWS offers "
+        f"CloudHSM; botocore knows it in {', '.join(sorted(_cloudhsm_regions()))}. "
+        "Set aws:region to one of them"
+    )
+
+
+@functools.cache
+def _cloudhsm_regions() -> frozenset[str]:
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("cloudhsmv2", partition)
+    )
 
 
 def _read_config_section(path: Path) -> dict[str, Any]:

@@ -88,6 +88,23 @@ def test_load_config_file_without_config_section_fails(tmp_path: Path) -> None:
     assert "has no config: mapping" in str(raised.value)
 
 
+def test_load_config_file_with_unknown_region_refuses_naming_it(tmp_path: Path) -> None:
+    path = write(tmp_path / "far.yaml", "config:\n  aws:region: us-east-9\n")
+
+    with pytest.raises(ConfigFileError) as raised:
+        load_config_file(path, tmp_path)
+
+    message = str(raised.value)
+    assert message.startswith(f"aws:region 'us-east-9' in {path} is not a Region")
+    assert "us-east-1" in message and message.endswith("Set aws:region to one of them")
+
+
+def test_load_config_file_accepts_a_region_that_offers_cloudhsm(tmp_path: Path) -> None:
+    path = write(tmp_path / "west.yaml", "config:\n  aws:region: us-west-2\n")
+
+    assert load_config_file(path, tmp_path).get("aws:region") == "us-west-2"
+
+
 def test_load_config_file_marks_password_keys_secret(tmp_path: Path) -> None:
     path = write(
         tmp_path / "Pulumi.rehearsal.yaml",
