@@ -18,6 +18,9 @@ import pulumi_aws as aws
 from components.network import Network, nth
 from stack_config import AL2023_AMI_PARAMETER, StackConfig
 
+# The admin role and instance profile live under this IAM path, so the deployer
+# policy can grant IAM changes on the stack's own role and profile only.
+IAM_PATH = "/fips-keystore/"
 CLOUDHSM_CLI_RPM = (
     "https://s3.amazonaws.com/cloudhsmv2-software/CloudHsmClient/Amzn2023/"
     "cloudhsm-cli-latest.amzn2023.x86_64.rpm"
@@ -106,6 +109,7 @@ class AdminClient(pulumi.ComponentResource):
         partition = caller_partition(self)
         role = aws.iam.Role(
             f"{name}-role",
+            path=IAM_PATH,
             assume_role_policy=json.dumps(EC2_TRUST_POLICY),
             tags=tags,
             opts=child,
@@ -125,7 +129,7 @@ class AdminClient(pulumi.ComponentResource):
             opts=child,
         )
         profile = aws.iam.InstanceProfile(
-            f"{name}-profile", role=role.name, tags=tags, opts=child
+            f"{name}-profile", path=IAM_PATH, role=role.name, tags=tags, opts=child
         )
         return role, profile, ssm_access
 

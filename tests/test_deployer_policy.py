@@ -19,6 +19,7 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
+from components.admin_client import IAM_PATH
 from iam_policy import Policy, Statement, iam_action
 from tests.conftest import DevRehearsal
 
@@ -186,8 +187,10 @@ PULUMI_AWS_ACTIONS: dict[str, tuple[str, ...]] = {
 
 # Resources of this stack as AWS names them (Pulumi's auto-names end in seven
 # random hex digits).
-ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cluster-admin-role-1a2b3c4"
-ADMIN_PROFILE = f"arn:aws:iam::{ACCOUNT}:instance-profile/cluster-admin-profile-5d6e7f8"
+ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role{IAM_PATH}cluster-admin-role-1a2b3c4"
+ADMIN_PROFILE = (
+    f"arn:aws:iam::{ACCOUNT}:instance-profile{IAM_PATH}cluster-admin-profile-5d6e7f8"
+)
 ADMIN_SECRET = (
     f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
     "fips-keystore/dev/admin-password-20260101-AbCdEf"
@@ -356,14 +359,22 @@ def test_pass_role_limited_to_ec2(policy: Policy) -> None:
 def test_admin_role_matches_rehearsal_auto_name(policy: Policy) -> None:
     from rehearsal.engine.aws_adapter import auto_name
 
-    role = f"arn:aws:iam::{ACCOUNT}:role/{auto_name({}, 'cluster-admin-role')}"
+    role = f"arn:aws:iam::{ACCOUNT}:role{IAM_PATH}{auto_name({}, 'cluster-admin-role')}"
     profile = auto_name({}, "cluster-admin-profile")
 
     assert policy.allows("iam:PassRole", role)
     assert policy.allows(
         "iam:AddRoleToInstanceProfile",
-        f"arn:aws:iam::{ACCOUNT}:instance-profile/{profile}",
+        f"arn:aws:iam::{ACCOUNT}:instance-profile{IAM_PATH}{profile}",
     )
+
+
+def test_iam_changes_only_on_roles_under_the_stack_path(policy: Policy) -> None:
+    lookalike = f"arn:aws:iam::{ACCOUNT}:role/cluster-admin-role-1a2b3c4"
+
+    for action in ("iam:PutRolePolicy", "iam:PassRole", "iam:DeleteRole"):
+        assert policy.allows(action, ADMIN_ROLE)
+        assert not policy.allows(action, lookalike)
 
 
 def test_attach_role_policy_limited_to_ssm_core(policy: Policy) -> None:
@@ -406,6 +417,30 @@ def test_send_command_to_instances_needs_stack_tag(policy: Policy) -> None:
     conditions = [s.condition for s in _granting(policy, "ssm:SendCommand", instance)]
 
     assert conditions == [{"StringLike": {"ssm:resourceTag/fips-keystore:stack": "*"}}]
+
+
+def test_stack_tag_is_set_on_an_instance_only_when_it_is_created(
+    policy: Policy,
+) -> None:
+    # SendCommand trusts the tag key: tagging an existing instance with it would
+    # open a root shell on any instance of the account.
+    instance = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0123456789abcdef0"
+
+    conditions = [s.condition for s in _granting(policy, "ec2:CreateTags", instance)]
+
+    assert sorted(map(str, conditions)) == sorted(
+        map(
+            str,
+            [
+                {"Null": {"ec2:CreateAction": "false"}},
+                {
+                    "ForAllValues:StringNotEquals": {
+                        "aws:TagKeys": ["fips-keystore:stack"]
+                    }
+                },
+            ],
+        )
+    )
 
 
 def test_secrets_only_under_project_prefix(policy: Policy) -> None:
