@@ -140,7 +140,8 @@ class Destroyer:
 def remaining_with_dates(left: list[LeftBehind]) -> list[dict[str, Any]]:
     """What destroy left in the account, each with the date it can or will go.
 
-    A retained key store record can go once the last of its keys is deleted.
+    A retained key store record can go once the last of its keys is deleted, or
+    now when it holds none (an `up` that failed before making the key).
     """
     key_dates = [
         item.until for item in left if item.record.type == KEY_TYPE and item.until
@@ -156,7 +157,7 @@ def remaining_with_dates(left: list[LeftBehind]) -> list[dict[str, Any]]:
         entry.update(state=item.state, until=item.until)
         if record.type == KEY_STORE_TYPE and item.until is None:
             entry.update(
-                delete_after=max(key_dates, default=None),
+                delete_after=max(key_dates, default="now"),
                 how=f"python -m providers.cleanup --custom-key-store-id {record.id}",
             )
         entries.append(entry)

@@ -157,6 +157,7 @@ class Report:
         ]
         width = max(len(name) for name, _ in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
+        lines += [f"left: {_leftover(item)}" for item in self.remaining]
         if self.error:
             lines.append(f"error: {self.error}")
         return "\n".join(lines)
@@ -170,6 +171,17 @@ def _shown(value: Any) -> Any:
     if isinstance(value, list):
         return [_shown(item) for item in value]
     return value
+
+
+def _leftover(item: Mapping[str, Any]) -> str:
+    """One thing destroy left: what it is, until when, and how it goes."""
+    text = f"{item['type']} {item['name']} {item.get('id') or ''}".rstrip()
+    text += f", {item.get('state')}"
+    if item.get("until"):
+        text += f" until {item['until']}"
+    if item.get("how"):
+        text += f"; after {item.get('delete_after')}: {item['how']}"
+    return text
 
 
 def _count(value: int | bool | None) -> str:

@@ -1,6 +1,8 @@
 """What the report counts: the program's waits apart from pulumi-aws's; steps run."""
 
+from rehearsal.engine.destroy import KEY_STORE_TYPE, LeftBehind, remaining_with_dates
 from rehearsal.engine.report import Report
+from rehearsal.engine.state import ResourceRecord
 
 
 def wait(overhead: float, waiter: str = "fips-keystore") -> dict[str, object]:
@@ -12,6 +14,12 @@ def wait(overhead: float, waiter: str = "fips-keystore") -> dict[str, object]:
         "overhead_bound_seconds": overhead,
         "waiter": waiter,
     }
+
+
+def table_rows(report: Report) -> dict[str, str]:
+    """The summary's table, by row name (the `left:` lines below it left out)."""
+    lines = report.summary().splitlines()
+    return dict(line.split("  ", 1) for line in lines if not line.startswith("left:"))
 
 
 def test_mean_poll_overhead_counts_only_the_programs_waits() -> None:
@@ -29,7 +37,7 @@ def test_summary_of_an_up_alone_shows_no_destroy_figures() -> None:
     report = Report("dev", "fast")
     report.set_calls([{"service": "kms", "operation": "CreateKey"}])
 
-    rows = dict(line.split("  ", 1) for line in report.summary().splitlines())
+    rows = table_rows(report)
 
     assert rows["left after destroy"].strip() == "-"
     assert rows["api calls of the first up"].strip() == "-"
@@ -38,9 +46,45 @@ def test_summary_of_an_up_alone_shows_no_destroy_figures() -> None:
 
 def test_summary_after_destroy_counts_what_is_left() -> None:
     report = Report("dev", "fast")
-    report.remaining = [{"type": "aws:kms/key:Key"}]
+    report.remaining = [
+        {
+            "type": "aws:kms/key:Key",
+            "name": "key-store-key",
+            "id": "k-1",
+            "state": "pending deletion",
+            "until": "2026-01-08",
+        }
+    ]
     report.destroyed = True
 
-    rows = dict(line.split("  ", 1) for line in report.summary().splitlines())
+    rows = table_rows(report)
 
     assert rows["left after destroy"].strip() == "1"
+
+
+def store_left(state: str = "kept (retain_on_delete)") -> LeftBehind:
+    record = ResourceRecord(
+        urn="urn:store", type=KEY_STORE_TYPE, name="key-store-store", id="cks-1"
+    )
+    return LeftBehind(record, state)
+
+
+def test_a_key_store_left_holding_no_key_can_go_now() -> None:
+    [entry] = remaining_with_dates([store_left()])
+
+    assert entry["delete_after"] == "now"
+    assert entry["how"] == "python -m providers.cleanup --custom-key-store-id cks-1"
+
+
+def test_summary_lists_each_leftover_with_when_and_how_it_goes() -> None:
+    report = Report("dev", "fast")
+    report.remaining = remaining_with_dates([store_left()])
+    report.destroyed = True
+
+    lines = report.summary().splitlines()
+
+    assert (
+        "left: aws:kms/customKeyStore:CustomKeyStore key-store-store cks-1, kept "
+        "(retain_on_delete); after now: python -m providers.cleanup "
+        "--custom-key-store-id cks-1"
+    ) in lines
