@@ -129,7 +129,11 @@ class Emulator:
                 f"unknown timing profile {profile!r}; use one of {', '.join(PROFILES)}"
             )
         self.profile = PROFILES[profile]
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="fips-emulator-"))
+        # Absolute: instance scripts run with their sandbox as working directory,
+        # where a relative path would point somewhere else.
+        self.workdir = (
+            workdir or Path(tempfile.mkdtemp(prefix="fips-emulator-"))
+        ).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.region = region
         self.seed = seed

@@ -6,6 +6,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -267,3 +268,15 @@ def test_parse_arguments_reads_port_profile_and_faults() -> None:
         "realistic",
         "ssm=fail",
     )
+
+
+def test_emulator_given_a_relative_workdir_keeps_it_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Instance scripts run inside their sandbox, where a relative path breaks.
+    monkeypatch.chdir(tmp_path)
+
+    emulator = Emulator("fast", Path("build") / "emulator")
+
+    assert emulator.workdir == tmp_path / "build" / "emulator"
+    assert emulator.workdir.is_dir()
