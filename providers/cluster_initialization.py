@@ -186,13 +186,9 @@ def _check_certificates(inputs: InputCheck) -> None:
         inputs.known("trust_anchor_pem") and inputs.known("signed_certificate_pem")
     ):
         return
-    try:
-        anchor = load_certificate(inputs.inputs["trust_anchor_pem"], "trust_anchor_pem")
-        signed = load_certificate(
-            inputs.inputs["signed_certificate_pem"], "signed_certificate_pem"
-        )
-    except CertificateError as error:
-        inputs.fail("trust_anchor_pem", str(error))
+    anchor = _loaded(inputs, "trust_anchor_pem")
+    signed = _loaded(inputs, "signed_certificate_pem")
+    if anchor is None or signed is None:
         return
     problems = trust_anchor_problems(anchor)
     if problems:
@@ -209,6 +205,14 @@ def _check_certificates(inputs: InputCheck) -> None:
             "signed_certificate_pem was not issued by trust_anchor_pem; give the "
             "certificate that the trust anchor's CA signed from the cluster CSR.",
         )
+
+
+def _loaded(inputs: InputCheck, prop: str) -> x509.Certificate | None:
+    try:
+        return load_certificate(inputs.inputs[prop], prop)
+    except CertificateError as error:
+        inputs.fail(prop, str(error))
+        return None
 
 
 def _cannot_initialize(cluster: Cluster) -> ClusterStateError:

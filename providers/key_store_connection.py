@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 import pulumi
+from botocore.exceptions import BotoCoreError, ClientError
 from pulumi import ResourceOptions
 from pulumi.dynamic import (
     CheckResult,
@@ -242,7 +243,15 @@ class KeyStoreConnectionProvider(ResourceProvider):
                 f"stop billing; {CLEANUP_COMMAND} --custom-key-store-id {store_id} "
                 "disconnects and deletes the record later."
             )
-        notice = what_stays(store_id, props.get("region"))
+        try:
+            notice = what_stays(store_id, props.get("region"))
+        except (ClientError, BotoCoreError) as error:
+            # Only the notice is lost: the store is disconnected already.
+            notice = (
+                f"Custom key store {store_id} stays in the account; its keys could "
+                f"not be listed ({aws.error_code(error) or error}). Once they are "
+                f"gone, run `{CLEANUP_COMMAND} --custom-key-store-id {store_id}`."
+            )
         if notice:
             pulumi.log.info(notice)
 

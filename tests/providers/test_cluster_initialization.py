@@ -194,6 +194,15 @@ def test_check_rejects_a_trust_anchor_that_is_not_pem() -> None:
     )
 
 
+def test_check_names_the_signed_certificate_when_it_is_not_pem() -> None:
+    failures = check_failures(signed_certificate_pem="not a certificate")
+
+    assert list(failures) == ["signed_certificate_pem"]
+    assert failures["signed_certificate_pem"].startswith(
+        "signed_certificate_pem is not a PEM X.509 certificate"
+    )
+
+
 def test_check_accepts_unknown_certificates_during_preview() -> None:
     assert (
         check_failures(trust_anchor_pem=UNKNOWN, signed_certificate_pem=UNKNOWN) == {}

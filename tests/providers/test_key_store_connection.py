@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import dill
 import pytest
+from botocore.exceptions import ClientError
 
 from providers.errors import KeyStoreConnectionError, WaitTimeout
 from providers.key_store_connection import (
@@ -230,6 +231,28 @@ def test_delete_while_a_key_is_live_says_nothing_of_leftovers(
     KeyStoreConnectionProvider().delete("x", outs)
 
     assert "stays in the account" not in capsys.readouterr().err
+    assert live_state(key_store) == "DISCONNECTED"
+
+
+def test_delete_when_keys_cannot_be_listed_still_disconnects_and_says_what_to_do(
+    emulator: Emulator,
+    key_store: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outs = outs_of(KeyStoreConnectionProvider().create(inputs(key_store)))
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "no"}}
+        raise ClientError(error, "ListKeys")
+
+    monkeypatch.setattr("providers.key_store_connection.keys_in_store", refused)
+
+    KeyStoreConnectionProvider().delete("x", outs)
+
+    logged = capsys.readouterr().err
+    assert "its keys could not be listed (AccessDeniedException)" in logged
+    assert f"--custom-key-store-id {key_store}" in logged
     assert live_state(key_store) == "DISCONNECTED"
 
 
