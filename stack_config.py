@@ -608,7 +608,9 @@ def _customer_ca_problems(values: dict[str, Any]) -> list[Problem]:
                 'pulumi config set caCertificate -- "$(cat ca.pem)"',
             )
         ]
-    if has_certificate and has_key:
+    # A restored cluster keeps the trust anchor it was initialized with, expired
+    # or not; any other stack may sign a CSR with the CA, so it must qualify.
+    if has_certificate and has_key and not values.get("source_backup_id"):
         return _supplied_ca_problems(values["ca_certificate"], values["ca_private_key"])
     if values.get("source_backup_id") or has_certificate == has_key:
         return []
