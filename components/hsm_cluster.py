@@ -147,7 +147,9 @@ class HsmCluster(pulumi.ComponentResource):
             for index in range(1, config.hsm_count)
         ]
         hsms = [first_hsm, *other_hsms]
-        coverage = self._coverage(cluster, hsms, admin_client, admin_secret)
+        coverage = self._coverage(
+            cluster, hsms, crypto_user, admin_client, admin_secret
+        )
 
         self.cluster_id = cluster.cluster_id
         self.security_group_id = cluster.security_group_id
@@ -220,6 +222,7 @@ class HsmCluster(pulumi.ComponentResource):
                 validity_days=config.ca_validity_days,
                 supplied_certificate_pem=config.ca_certificate,
                 supplied_private_key_pem=supplied_key,
+                signs_csr=self._initializes,
             ),
             opts=self._child,
         )
@@ -384,9 +387,12 @@ class HsmCluster(pulumi.ComponentResource):
         self,
         cluster: aws.cloudhsmv2.Cluster,
         hsms: Sequence[aws.cloudhsmv2.Hsm],
+        crypto_user: pulumi.Resource,
         admin_client: AdminClient,
         admin_secret: PasswordSecret,
     ) -> CryptoUserCoverage:
+        """Every user on every HSM, checked once `kmsuser` exists (even with no
+        HSM added after it, when nothing else orders the check after it)."""
         return CryptoUserCoverage(
             f"{self._name}-coverage",
             CryptoUserCoverageArgs(
@@ -398,5 +404,5 @@ class HsmCluster(pulumi.ComponentResource):
                 admin_password_secret_arn=admin_secret.arn,
                 timeout_seconds=self._config.wait_timeout_seconds,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(hsms)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*hsms, crypto_user]),
         )

@@ -122,9 +122,15 @@ def load_supplied_ca(
 
 
 def trust_anchor_problems(
-    certificate: x509.Certificate, now: datetime.datetime | None = None
+    certificate: x509.Certificate,
+    now: datetime.datetime | None = None,
+    expiry: bool = True,
 ) -> list[str]:
-    """Every reason CloudHSM would refuse `certificate` as a trust anchor."""
+    """Every reason CloudHSM would refuse `certificate` as a trust anchor.
+
+    `expiry` False leaves out the validity period: a cluster keeps the anchor it
+    was initialized with after it expires.
+    """
     problems: list[str] = []
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
@@ -144,10 +150,28 @@ def trust_anchor_problems(
             "intermediates"
         )
     moment = now or datetime.datetime.now(datetime.UTC)
-    if certificate.not_valid_after_utc <= moment:
-        expiry = certificate.not_valid_after_utc.isoformat()
-        problems.append(f"it expired on {expiry}; renew the CA")
+    if expiry and certificate.not_valid_after_utc <= moment:
+        expired = certificate.not_valid_after_utc.isoformat()
+        problems.append(f"it expired on {expired}; renew the CA")
     return problems
+
+
+def load_trust_anchor(certificate_pem: str) -> CertificateAuthority:
+    """The trust anchor of a cluster that has one already, without its key."""
+    certificate = load_certificate(certificate_pem)
+    problems = trust_anchor_problems(certificate, expiry=False)
+    if problems:
+        raise CertificateError(
+            f"The supplied CA certificate ({_subject(certificate)}) cannot be a "
+            f"cluster's trust anchor: {'; '.join(problems)}."
+        )
+    return CertificateAuthority(
+        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        private_key_pem="",
+        fingerprint_sha256=fingerprint_sha256(certificate),
+        not_valid_after=certificate.not_valid_after_utc.isoformat(),
+        generated=False,
+    )
 
 
 def is_self_signed(certificate: x509.Certificate) -> bool:
@@ -216,6 +240,10 @@ class CustomerCaProvider(ResourceProvider):
 
 
 def _make_or_load(props: dict[str, Any]) -> CertificateAuthority:
+    if props.get("supplied_certificate_pem") and not props.get(
+        "supplied_private_key_pem"
+    ):
+        return load_trust_anchor(props["supplied_certificate_pem"])
     if props.get("supplied_certificate_pem"):
         return load_supplied_ca(
             props["supplied_certificate_pem"], props["supplied_private_key_pem"]
@@ -264,6 +292,10 @@ def _check_supplied(inputs: InputCheck) -> None:
     key = inputs.inputs.get("supplied_private_key_pem")
     if certificate is None and key is None:
         return
+    if key is None and inputs.inputs.get("signs_csr") is False:
+        if isinstance(certificate, str) and not is_unknown(certificate):
+            _check_trust_anchor_only(inputs, certificate)
+        return
     if certificate is None or key is None:
         missing = (
             "supplied_private_key_pem" if key is None else "supplied_certificate_pem"
@@ -278,6 +310,13 @@ def _check_supplied(inputs: InputCheck) -> None:
         return
     try:
         load_supplied_ca(certificate, key)
+    except CertificateError as error:
+        inputs.fail("supplied_certificate_pem", str(error))
+
+
+def _check_trust_anchor_only(inputs: InputCheck, certificate: str) -> None:
+    try:
+        load_trust_anchor(certificate)
     except CertificateError as error:
         inputs.fail("supplied_certificate_pem", str(error))
 
@@ -402,6 +441,9 @@ class CustomerCaArgs:
     validity_days: pulumi.Input[int] = 3650
     supplied_certificate_pem: pulumi.Input[str] | None = None
     supplied_private_key_pem: pulumi.Input[str] | None = None
+    # False for a cluster that has its trust anchor already (adopted ACTIVE,
+    # restored): the certificate may then come without its key.
+    signs_csr: pulumi.Input[bool] = True
 
 
 class CustomerCa(pulumi.dynamic.Resource, name="CustomerCa"):

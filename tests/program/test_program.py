@@ -466,6 +466,12 @@ def test_build_adopts_an_existing_cluster_without_initializing_it() -> None:
     assert evaluation.depends_on("cluster-hsm-1", "cluster-kmsuser")
 
 
+def test_build_checks_coverage_after_kmsuser_with_a_single_hsm() -> None:
+    evaluation = evaluate(config_of(hsmCount=1, createKeyStore=False))
+
+    assert evaluation.depends_on("cluster-coverage", "cluster-kmsuser")
+
+
 def test_build_restores_a_backup_without_initializing_it() -> None:
     evaluation = evaluate(
         config_of(

@@ -60,6 +60,7 @@ def valid_inputs(provider_name: str) -> dict[str, Any]:
             "validity_days": 365,
             "supplied_certificate_pem": ca_certificate,
             "supplied_private_key_pem": ca_key,
+            "signs_csr": True,
         },
         "ClusterCsrSigningProvider": lambda: {
             **CLUSTER,

@@ -201,6 +201,34 @@ def test_check_accepts_an_existing_ca_with_unchanged_or_unknown_inputs() -> None
     assert same.failures == [] and preview.failures == []
 
 
+def test_create_with_a_trust_anchor_alone_keeps_it_without_a_key() -> None:
+    key = pki.rsa_key(2048)
+    supplied = pki.pem(pki.certificate("Existing Root", key))
+    props = {**INPUTS, "supplied_certificate_pem": supplied, "signs_csr": False}
+
+    assert CustomerCaProvider().check({}, props).failures == []
+    outs = outs_of(CustomerCaProvider().create(props))
+
+    assert outs["certificate_pem"] == supplied
+    assert (outs["private_key_pem"], outs["generated"]) == ("", False)
+
+
+def test_check_rejects_a_trust_anchor_alone_that_is_not_a_ca() -> None:
+    leaf = pki.pem(pki.certificate("Leaf", pki.rsa_key(), ca=False))
+
+    reasons = failures({**INPUTS, "supplied_certificate_pem": leaf, "signs_csr": False})
+
+    assert "it is not a CA certificate" in reasons["supplied_certificate_pem"]
+
+
+def test_check_wants_the_key_when_the_ca_signs_the_csr() -> None:
+    anchor = pki.pem(pki.certificate("Root", pki.rsa_key()))
+
+    reasons = failures({**INPUTS, "supplied_certificate_pem": anchor})
+
+    assert "supplied_private_key_pem is missing" in reasons["supplied_private_key_pem"]
+
+
 def test_load_supplied_ca_rejects_intermediate() -> None:
     root_key, key = pki.rsa_key(), pki.rsa_key()
     intermediate = pki.certificate("Intermediate", key, "Root", root_key)

@@ -57,7 +57,8 @@ class Account:
         )
 
     def config_file(self, stack: str, **values: Any) -> Path:
-        """`Pulumi.<stack>.yaml`: the dev stack's config, the secrets, `values`."""
+        """`Pulumi.<stack>.yaml`: the dev stack's config, the secrets, `values`
+        (a value of None leaves that key out)."""
         path = self.root / f"Pulumi.{stack}.yaml"
         if not path.exists():
             dev = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
@@ -66,6 +67,7 @@ class Account:
                 **{f"fips-keystore:{k}": v for k, v in self.secrets.items()},
                 **{f"fips-keystore:{k}": v for k, v in values.items()},
             }
+            config = {key: value for key, value in config.items() if value is not None}
             path.write_text(yaml.safe_dump({"config": config}))
         return path
 
@@ -166,8 +168,14 @@ def adopted(account: Account, dev_backup: tuple[str, str]) -> dict[str, Any]:
     """
     _, backup_id = dev_backup
     vpc_id, subnet_ids, cluster_id = hand_made_cluster(account, backup_id)
+    # As the README says: an ACTIVE cluster needs only its trust anchor, no key.
     up = account.rehearse(
-        "adopted", "up", clusterId=cluster_id, vpcId=vpc_id, subnetIds=subnet_ids
+        "adopted",
+        "up",
+        clusterId=cluster_id,
+        vpcId=vpc_id,
+        subnetIds=subnet_ids,
+        caPrivateKey=None,
     )
     destroyed = account.rehearse("adopted", "destroy")
     left = account.cluster(cluster_id)
@@ -182,7 +190,9 @@ def restored(
     account: Account, dev_backup: tuple[str, str], adopted: dict[str, Any]
 ) -> dict[str, Any]:
     _, backup_id = dev_backup
-    return account.rehearse("restored", "up", sourceBackupId=backup_id)
+    return account.rehearse(
+        "restored", "up", sourceBackupId=backup_id, caPrivateKey=None
+    )
 
 
 def test_adopt_active_cluster_passes_every_check(adopted: dict[str, Any]) -> None:
