@@ -415,6 +415,7 @@ def fips_keystore_checks(config: RehearsalConfig) -> Verify:
         from components.stack import OUTPUT_NAMES
 
         hsm_count = int(config.get("hsmCount") or 2)
+        key_store = (config.get("createKeyStore") or "true").lower() != "false"
         return checks.deployment_checks(
             context.adapter.context,
             outputs,
@@ -422,6 +423,7 @@ def fips_keystore_checks(config: RehearsalConfig) -> Verify:
             hsm_count,
             "kmsuser",
             context.clock,
+            key_store=key_store,
         )
 
     return verify

@@ -9,6 +9,7 @@ from providers.waiting import SystemClock
 from rehearsal.emulator import Emulator
 from rehearsal.engine import checks
 from rehearsal.engine.aws_adapter import AwsContext
+from rehearsal.engine.checks import KEY_STORE_OUTPUTS
 from rehearsal.engine.state import ResourceRecord
 
 INSTANCE = "aws:ec2/instance:Instance"
@@ -68,3 +69,24 @@ def test_hourly_charges_check_ignores_other_stacks_and_adopted_resources(
     result = checks.run_checks(checks.hourly_charges_check(context, records))
 
     assert result["no_hourly_charges_left"] == checks.PASS
+
+
+def test_deployment_checks_without_key_store_leave_out_key_and_its_outputs(
+    context: AwsContext,
+) -> None:
+    from components.stack import OUTPUT_NAMES
+
+    outputs = {name: "x" for name in OUTPUT_NAMES if name not in KEY_STORE_OUTPUTS}
+
+    found = checks.deployment_checks(
+        context, outputs, OUTPUT_NAMES, 1, "kmsuser", SystemClock(), key_store=False
+    )
+
+    assert set(found) == {
+        "outputs_present",
+        "cluster_active_with_hsms",
+        "crypto_user_full_coverage",
+    }
+    assert checks.run_checks({"outputs_present": found["outputs_present"]}) == {
+        "outputs_present": checks.PASS
+    }
