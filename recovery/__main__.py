@@ -91,7 +91,15 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _state(arguments: argparse.Namespace) -> dict[str, Any]:
     if arguments.state is not None:
-        return _parsed(arguments.state.read_text(), str(arguments.state))
+        try:
+            text = arguments.state.read_text()
+        except OSError as error:
+            raise RecoveryError(
+                f"cannot read --state {arguments.state} ({error.strerror}); write "
+                f"it with `pulumi stack export --stack {arguments.stack} > "
+                f"{arguments.state}` and run again"
+            ) from error
+        return _parsed(text, str(arguments.state))
     try:
         exported = subprocess.run(
             ["pulumi", "stack", "export", "--stack", arguments.stack],
@@ -120,6 +128,12 @@ def _parsed(text: str, source: str) -> dict[str, Any]:
             f"{source} holds a JSON {type(document).__name__}, not a `pulumi stack "
             "export` document (an object); give the unmodified output of `pulumi "
             "stack export`"
+        )
+    if not isinstance(document.get("deployment"), dict):
+        # Without it every stack would look as if it had nothing pending.
+        raise RecoveryError(
+            f"{source} has no deployment section, so it is not a `pulumi stack "
+            "export` document; give the unmodified output of `pulumi stack export`"
         )
     return document
 

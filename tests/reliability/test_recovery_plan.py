@@ -160,6 +160,27 @@ def test_main_with_state_not_an_object_exits_2_saying_what_to_give(
     assert "give the unmodified output of `pulumi stack export`" in error
 
 
+def test_main_with_a_missing_state_file_exits_2_saying_how_to_write_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "absent.json"
+
+    assert main(["--stack", "prod", "--state", str(state)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"recovery: cannot read --state {state}")
+    assert f"`pulumi stack export --stack prod > {state}`" in error
+
+
+def test_main_with_an_object_that_is_no_export_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{}")
+
+    assert main(["--stack", "prod", "--state", str(state)]) == 2
+    assert "has no deployment section" in capsys.readouterr().err
+
+
 def test_main_without_pending_creates_says_to_run_up(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
