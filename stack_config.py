@@ -481,11 +481,13 @@ def _problem(
 ) -> Problem:
     secret = "--secret " if name in SECRET_KEYS else ""
     example = example or _KEYS_BY_NAME[name].example
+    # A --path example names its own key path (tags.team), not the key itself.
+    target = example if example.startswith("--path") else f"{name} {example}"
     return Problem(
         name,
         _shown(name, value),
         allowed,
-        f"pulumi config set {secret}{name} {example}",
+        f"pulumi config set {secret}{target}",
     )
 
 

@@ -251,6 +251,12 @@ def test_load_lists_every_bad_key_in_one_error() -> None:
         assert f"  {key} = " in message
 
 
+def test_load_rejects_bad_tags_with_a_config_set_command_that_works() -> None:
+    message = rejection({"tags": ["a"]})
+
+    assert "Fix: pulumi config set --path tags.team platform" in message
+
+
 def test_load_never_echoes_a_secret_value() -> None:
     message = rejection(
         {
