@@ -43,6 +43,8 @@ class Report:
     throttled_calls: int = 0
     remaining: list[dict[str, Any]] = field(default_factory=list)
     destroyed: bool = False
+    # The background emulator a step left running, and how to stop it.
+    emulator_running: str | None = None
     error: str | None = None
     real_seconds: float = 0.0
 
@@ -131,6 +133,7 @@ class Report:
             "deploy_api_calls": self.deploy_api_calls,
             "throttled_calls": self.throttled_calls,
             "destroy": {"remaining": self.remaining},
+            "emulator_running": self.emulator_running,
             "error": self.error,
             "real_seconds": round(self.real_seconds, 3),
         }
@@ -158,6 +161,8 @@ class Report:
         width = max(len(name) for name, _ in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
         lines += [f"left: {_leftover(item)}" for item in self.remaining]
+        if self.emulator_running:
+            lines.append(f"emulator: still running at {self.emulator_running}")
         if self.error:
             lines.append(f"error: {self.error}")
         return "\n".join(lines)

@@ -351,6 +351,11 @@ class Rehearsal:
         finally:
             if shared is None and step in ("all", "destroy"):
                 emulator.stop()
+            elif isinstance(emulator, BackgroundEmulator):
+                self.report.emulator_running = (
+                    f"{emulator.link.url} (pid {emulator.pid}), kept for the next "
+                    f"--step with --workdir {workdir}; `--step destroy` stops it"
+                )
 
     def _start_or_attach(self, step: str, workdir: Path) -> RunningEmulator:
         recorded = self.workdir.emulator_path.is_file()

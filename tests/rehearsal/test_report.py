@@ -88,3 +88,14 @@ def test_summary_lists_each_leftover_with_when_and_how_it_goes() -> None:
         "(retain_on_delete); after now: python -m providers.cleanup "
         "--custom-key-store-id cks-1"
     ) in lines
+
+
+def test_summary_says_when_a_background_emulator_is_left_running() -> None:
+    report = Report("dev", "fast")
+    report.emulator_running = "http://127.0.0.1:5 (pid 9), kept for the next --step"
+
+    assert report.summary().splitlines()[-1] == (
+        "emulator: still running at http://127.0.0.1:5 (pid 9), kept for the next "
+        "--step"
+    )
+    assert report.to_json()["emulator_running"] == report.emulator_running
