@@ -105,7 +105,7 @@ class Report:
         return round(total / len(done), 3)
 
     @property
-    def api_calls_total(self) -> int:
+    def api_calls_every_step(self) -> int:
         """Every AWS call of the run, all steps together."""
         return sum(sum(ops.values()) for ops in self.api_calls.values())
 
@@ -129,7 +129,7 @@ class Report:
             "mean_poll_overhead_seconds": self.mean_poll_overhead_seconds,
             "pulumi_aws_waits": len(self.waits) - len(self.program_waits),
             "api_calls": self.api_calls,
-            "api_calls_total": self.api_calls_total,
+            "api_calls_every_step": self.api_calls_every_step,
             "deploy_api_calls": self.deploy_api_calls,
             "throttled_calls": self.throttled_calls,
             "destroy": {"remaining": self.remaining},
@@ -153,7 +153,7 @@ class Report:
             ("destroy critical path", _seconds(self.destroy_critical_path_seconds)),
             ("poll overhead per wait", _overhead(self.mean_poll_overhead_seconds)),
             ("api calls of the first up", _count(self.deploy_api_calls)),
-            ("api calls of every step", str(self.api_calls_total)),
+            ("api calls of every step", str(self.api_calls_every_step)),
             ("throttled calls", str(self.throttled_calls)),
             ("left after destroy", _count(self.destroyed and len(self.remaining))),
             ("real time", f"{self.real_seconds:.1f}s"),
@@ -194,7 +194,7 @@ def _count(value: int | bool | None) -> str:
 
 
 def _overhead(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}s at most (simulated)"
+    return "-" if value is None else f"{value:.1f}s, mean of upper bounds (simulated)"
 
 
 def _seconds(value: float | None) -> str:
