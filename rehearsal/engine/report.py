@@ -183,9 +183,11 @@ def _leftover(item: Mapping[str, Any]) -> str:
     text = f"{item['type']} {item['name']} {item.get('id') or ''}".rstrip()
     text += f", {item.get('state')}"
     if item.get("until"):
-        text += f" until {item['until']}"
+        text += f" until {item['until']} (simulated date)"
     if item.get("how"):
-        text += f"; after {item.get('delete_after')}: {item['how']}"
+        after = item.get("delete_after")
+        when = "now" if after == "now" else f"after {after} (simulated date)"
+        text += f"; {when}: {item['how']}"
     return text
 
 

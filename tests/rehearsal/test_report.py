@@ -85,7 +85,7 @@ def test_summary_lists_each_leftover_with_when_and_how_it_goes() -> None:
 
     assert (
         "left: aws:kms/customKeyStore:CustomKeyStore key-store-store cks-1, kept "
-        "(retain_on_delete); after now: python -m providers.cleanup "
+        "(retain_on_delete); now: python -m providers.cleanup "
         "--custom-key-store-id cks-1"
     ) in lines
 
