@@ -30,11 +30,23 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--stack", help="reads Pulumi.<stack>.yaml (default dev)")
     source.add_argument("--config-file", type=Path, help="a file shaped like it")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="fast")
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="fast",
+        help="AWS durations: fast (seconds) or realistic (estimates of AWS's); "
+        "default fast",
+    )
     parser.add_argument("--faults", default="", help="e.g. throttle=0.1,ssm=fail")
     parser.add_argument("--workdir", type=Path, help="default .rehearsal/<stack>")
     parser.add_argument("--report", type=Path, help="default <workdir>/report.json")
-    parser.add_argument("--step", choices=STEPS, default="all")
+    parser.add_argument(
+        "--step",
+        choices=STEPS,
+        default="all",
+        help="all (default): up, checks, refresh, up again, destroy; or one step, "
+        "the next run continuing with the same --workdir",
+    )
     parser.add_argument(
         "--emulator-url",
         metavar="URL",
