@@ -266,6 +266,8 @@ def what_stays(custom_key_store_id: str, region: str | None) -> str | None:
     if any(key.deletion_date is None for key in keys):
         return None
     command = f"{CLEANUP_COMMAND} --custom-key-store-id {custom_key_store_id}"
+    if region:
+        command += f" --region {region}"
     if not keys:
         return (
             f"Custom key store {custom_key_store_id} holds no key and stays in the "
