@@ -11,7 +11,6 @@ password. Delete does nothing (the user stays; the cluster's owner removes it).
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ from providers._inputs import (
 from providers.cluster_activation import wait_for_client
 from providers.crypto_user import (
     CRYPTO_USER_ROLE,
+    CryptoUserArgs,
     check_crypto_user_inputs,
     list_users,
 )
@@ -119,15 +119,8 @@ def _change_password(props: dict[str, Any]) -> None:
 
 
 @dataclass
-class CryptoUserPasswordArgs:
-    cluster_id: pulumi.Input[str]
-    instance_id: pulumi.Input[str]
-    hsm_ips: pulumi.Input[Sequence[pulumi.Input[str]]]
-    password_secret_arn: pulumi.Input[str]
-    admin_password_secret_arn: pulumi.Input[str]
-    username: pulumi.Input[str] = "kmsuser"
-    region: pulumi.Input[str] | None = None
-    timeout_seconds: pulumi.Input[int] = 1800
+class CryptoUserPasswordArgs(CryptoUserArgs):
+    """The same inputs as the user itself: where it is and the secret to set."""
 
 
 class CryptoUserPassword(pulumi.dynamic.Resource, name="CryptoUserPassword"):

@@ -16,19 +16,7 @@ from tests.rehearsal.rehearsal_capture import (
     rehearse,
     write_config,
 )
-
-CHECKS = {
-    "up",
-    "outputs_present",
-    "key_encrypts_and_decrypts",
-    "cluster_active_with_hsms",
-    "crypto_user_full_coverage",
-    "key_store_connected",
-    "refresh",
-    "up_again",
-    "destroy",
-    "no_hourly_charges_left",
-}
+from tests.rehearsal.test_rehearsal import CHECKS
 
 
 @pytest.fixture(scope="module")
