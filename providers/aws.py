@@ -54,6 +54,12 @@ def error_code(error: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
+def error_message(error: Exception) -> str:
+    """Return the AWS error message of a botocore ClientError, or '' for others."""
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", ""))
+
+
 @functools.cache
 def _data_loader() -> botocore.loaders.Loader:
     # Service models are read-only JSON that take a third of a second to load

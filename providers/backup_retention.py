@@ -54,7 +54,7 @@ def _modify_refused(
     cluster_id: str, days: int, error: ClientError
 ) -> ClusterStateError:
     code = aws.error_code(error) or "unknown error"
-    message = error.response.get("Error", {}).get("Message", "")
+    message = aws.error_message(error)
     return ClusterStateError(
         f"ModifyCluster refused a backup retention of {days} days for CloudHSM "
         f"cluster {cluster_id}: {code}: {message}. Check the cluster with `aws "

@@ -15,7 +15,6 @@ import pulumi
 from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from pulumi import ResourceOptions
 from pulumi.dynamic import (
     CheckResult,
@@ -83,11 +82,10 @@ def _initialize(cluster_id: str, region: str | None, props: dict[str, Any]) -> N
             TrustAnchor=props["trust_anchor_pem"],
         )
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "unknown error")
-        message = error.response.get("Error", {}).get("Message", "")
         raise ClusterStateError(
-            f"InitializeCluster refused CloudHSM cluster {cluster_id}: {code}: "
-            f"{message}. Check the cluster with `aws cloudhsmv2 describe-clusters "
+            f"InitializeCluster refused CloudHSM cluster {cluster_id}: "
+            f"{aws.error_code(error)}: {aws.error_message(error)}. Check the "
+            "cluster with `aws cloudhsmv2 describe-clusters "
             f"--filters clusterIds={cluster_id}`, fix what AWS names, then run "
             "`pulumi up` again."
         ) from error
@@ -104,7 +102,7 @@ def _require_current_csr(cluster: Cluster, signed_certificate_pem: str) -> None:
         return
     current = x509.load_pem_x509_csr(csr_pem.encode()).public_key()
     signed = load_certificate(signed_certificate_pem, "The signed cluster certificate")
-    if _public_der(signed.public_key()) != _public_der(current):
+    if signed.public_key() != current:
         raise CertificateError(
             f"The signed certificate of CloudHSM cluster {cluster.cluster_id} was "
             "issued for an earlier CSR: AWS replaced the first HSM after the CSR "
@@ -112,15 +110,6 @@ def _require_current_csr(cluster: Cluster, signed_certificate_pem: str) -> None:
             "CSR: run `pulumi up --replace <URN>` with the URN of the "
             "ClusterCsrSigning resource (`pulumi stack --show-urns`)."
         )
-
-
-def _public_der(key: Any) -> bytes:
-    return bytes(
-        key.public_bytes(
-            serialization.Encoding.DER,
-            serialization.PublicFormat.SubjectPublicKeyInfo,
-        )
-    )
 
 
 def wait_until_initialized(

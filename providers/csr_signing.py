@@ -389,11 +389,7 @@ def _require_csr_from_hsm(
             "HSM identity check failed: the cluster CSR's signature is not valid. "
             "Do not initialize this cluster; ask AWS Support."
         )
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    der = serialization.Encoding.DER
-    if csr.public_key().public_bytes(der, spki) != hsm.public_key().public_bytes(
-        der, spki
-    ):
+    if csr.public_key() != hsm.public_key():
         raise IdentityVerificationError(
             "HSM identity check failed: the cluster CSR's public key differs from "
             "the HsmCertificate's, so the CSR was not made by this HSM. Do not "

@@ -412,11 +412,7 @@ def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
 
 
 def _same_public_key(certificate: x509.Certificate, key: rsa.RSAPrivateKey) -> bool:
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    der = serialization.Encoding.DER
-    return certificate.public_key().public_bytes(
-        der, spki
-    ) == key.public_key().public_bytes(der, spki)
+    return bool(certificate.public_key() == key.public_key())
 
 
 def _is_ca(certificate: x509.Certificate) -> bool:
