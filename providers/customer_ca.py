@@ -165,13 +165,7 @@ def load_trust_anchor(certificate_pem: str) -> CertificateAuthority:
             f"The supplied CA certificate ({_subject(certificate)}) cannot be a "
             f"cluster's trust anchor: {'; '.join(problems)}."
         )
-    return CertificateAuthority(
-        certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
-        private_key_pem="",
-        fingerprint_sha256=fingerprint_sha256(certificate),
-        not_valid_after=certificate.not_valid_after_utc.isoformat(),
-        generated=False,
-    )
+    return _describe(certificate, None, generated=False)
 
 
 def is_self_signed(certificate: x509.Certificate) -> bool:
@@ -350,13 +344,16 @@ def _normal(props: dict[str, Any], name: str) -> Any:
 
 
 def _describe(
-    certificate: x509.Certificate, key: rsa.RSAPrivateKey, generated: bool
+    certificate: x509.Certificate, key: rsa.RSAPrivateKey | None, generated: bool
 ) -> CertificateAuthority:
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    """The CA as state keeps it; without `key`, a trust anchor alone ("" key)."""
+    key_pem = b""
+    if key is not None:
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     return CertificateAuthority(
         certificate_pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
         private_key_pem=key_pem.decode(),
